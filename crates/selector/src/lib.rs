@@ -1,0 +1,1 @@
+//! eddy's selector: readiness events from epoll or kqueue.

@@ -1,0 +1,1 @@
+//! eddy's cross-crate integration tests: one binary, one module per concern.

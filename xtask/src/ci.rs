@@ -1,0 +1,35 @@
+//! `cargo xtask ci`: every check a submission must pass, in the order that fails fastest.
+
+use crate::step::{self, Result, cargo};
+
+pub(crate) fn run() -> Result {
+    step::run("fmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step::run(
+        "clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    crate::tidy::run()?;
+    step::run(
+        "test",
+        cargo().args(["test", "--workspace", "--all-targets"]),
+    )?;
+    step::run("doctest", cargo().args(["test", "--workspace", "--doc"]))?;
+    step::run(
+        "doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    crate::cross::run()?;
+    crate::loom::run()?;
+    crate::miri::run()?;
+    println!("\nxtask ci: all steps passed");
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! `cargo xtask`: eddy's project automation, std only.
+//!
+//! One job per module; `main` only dispatches. Every step prints the command it runs, and
+//! the first failing step ends the job with its name, so a CI log says what broke.
+
+mod ci;
+mod cross;
+mod loom;
+mod miri;
+mod step;
+mod tidy;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <job>
+
+jobs:
+  ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, kqueue cross-check,
+          loom models, Miri subset
+  loom    run every loom model of the workspace (cfg eddy_loom)
+  miri    run the unsafe task and queue tests under Miri (installs nightly miri if missing)
+  cross   clippy the kqueue backend for macOS and FreeBSD targets (installs the targets)
+  tidy    repository conventions: loom shims, SAFETY comments
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let job = args.first().map(String::as_str).unwrap_or("help");
+    let result = match job {
+        "ci" => ci::run(),
+        "loom" => loom::run(),
+        "miri" => miri::run(),
+        "cross" => cross::run(),
+        "tidy" => tidy::run(),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprint!("xtask: unknown job `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!(
+                "\nxtask {job}: FAILED at step `{}`: {}",
+                failure.step, failure.why
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

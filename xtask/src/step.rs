@@ -1,0 +1,94 @@
+//! Running one named step: print it, run it, turn a failure into a [`Failure`] naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Why a job stopped: the step that failed and what it said.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) step: String,
+    pub(crate) why: String,
+}
+
+impl Failure {
+    pub(crate) fn new(step: &str, why: impl Into<String>) -> Failure {
+        Failure {
+            step: step.to_owned(),
+            why: why.into(),
+        }
+    }
+}
+
+/// The result of a job or step.
+pub(crate) type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// The workspace root, found from this crate's manifest directory so the xtask works from
+/// any current directory.
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("invariant: xtask/ sits directly inside the workspace root")
+        .to_path_buf()
+}
+
+/// A `cargo` command run from the workspace root with the pinned toolchain.
+pub(crate) fn cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs `cmd` as the step called `name`, echoing the command line first and the time it
+/// took afterwards.
+pub(crate) fn run(name: &str, cmd: &mut Command) -> Result {
+    println!("\n==> [{name}] {}", describe(cmd));
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| Failure::new(name, format!("could not start `{}`: {e}", describe(cmd))))?;
+    println!(
+        "<== [{name}] {} in {:.1?}",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            name,
+            format!("`{}` exited with {status}", describe(cmd)),
+        ))
+    }
+}
+
+/// Runs `cmd` quietly and returns its stdout, for probes such as "which targets are installed".
+pub(crate) fn output(name: &str, cmd: &mut Command) -> Result<String> {
+    let out = cmd
+        .output()
+        .map_err(|e| Failure::new(name, format!("could not start `{}`: {e}", describe(cmd))))?;
+    if !out.status.success() {
+        return Err(Failure::new(
+            name,
+            format!(
+                "`{}` exited with {}: {}",
+                describe(cmd),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The command line as a person would type it, with the environment it sets.
+fn describe(cmd: &Command) -> String {
+    let mut words: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), v?.to_string_lossy())))
+        .collect();
+    words.push(cmd.get_program().to_string_lossy().into_owned());
+    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    words.join(" ")
+}
