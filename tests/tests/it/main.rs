@@ -1,1 +1,3 @@
 //! eddy's cross-crate integration tests: one binary, one module per concern.
+
+mod readme;

@@ -1,0 +1,214 @@
+//! Linux backend: edge-triggered epoll, an eventfd notifier, nanosecond timeouts.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::time::Duration;
+
+use super::{RawEvents, cvt, explain, timespec};
+use crate::loom::{AtomicBool, Ordering};
+use crate::{Event, Interest, Token};
+
+#[derive(Debug)]
+pub(crate) struct Selector {
+    ep: OwnedFd,
+    /// Written by `notify`; registered edge-triggered under `Token::RESERVED`.
+    eventfd: OwnedFd,
+    /// Cleared the first time `epoll_pwait2` answers `ENOSYS` (kernels before 5.11) or
+    /// `EPERM` (seccomp filters that predate it); from then on timeouts go through
+    /// `epoll_wait` in whole milliseconds. Relaxed: a stale `true` costs one failed call.
+    has_pwait2: AtomicBool,
+}
+
+impl Selector {
+    pub(crate) fn new() -> io::Result<Selector> {
+        // SAFETY: `epoll_create1` takes no pointers and `EPOLL_CLOEXEC` is a valid flag.
+        let ep = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
+        // SAFETY: `ep` was just returned by the kernel and nothing else owns it.
+        let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+        // SAFETY: `eventfd` takes no pointers; the flags are valid.
+        let efd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        // SAFETY: `efd` was just returned by the kernel and nothing else owns it.
+        let eventfd = unsafe { OwnedFd::from_raw_fd(efd) };
+        let selector = Selector {
+            ep,
+            eventfd,
+            has_pwait2: AtomicBool::new(true),
+        };
+        // Never read: with EPOLLET every write to the eventfd is a new edge, so one `notify`
+        // is one wake-up, and wakes that land before the next `select` coalesce into one.
+        selector.ctl(
+            libc::EPOLL_CTL_ADD,
+            efd,
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            Token::RESERVED,
+        )?;
+        Ok(selector)
+    }
+
+    pub(crate) fn register(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, epoll_flags(interest), token)
+            .map_err(|e| explain(e, fd))
+    }
+
+    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, epoll_flags(interest), token)
+            .map_err(|e| explain(e, fd))
+    }
+
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_DEL, fd, 0, Token(0))
+            .map_err(|e| explain(e, fd))
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, flags: u32, token: Token) -> io::Result<()> {
+        // Kernels before 2.6.9 require a non-null event even for EPOLL_CTL_DEL.
+        let mut event = libc::epoll_event {
+            events: flags,
+            u64: token.0 as u64,
+        };
+        // SAFETY: `self.ep` is an open epoll fd and `event` is a valid, writable
+        // `epoll_event` for the duration of the call. A bad `fd` is reported as an error.
+        cvt(unsafe { libc::epoll_ctl(self.ep.as_raw_fd(), op, fd, &mut event) }).map(drop)
+    }
+
+    pub(crate) fn select(
+        &self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+    ) -> io::Result<bool> {
+        events.clear();
+        let n = match self.pwait2(events, timeout) {
+            Some(result) => result?,
+            None => self.wait(events, timeout)?,
+        };
+        Ok(events.set_filled(n, |e| e.u64 == Token::RESERVED.0 as u64))
+    }
+
+    /// `epoll_pwait2`, or `None` if this kernel does not have it.
+    fn pwait2(&self, events: &mut Events, timeout: Option<Duration>) -> Option<io::Result<usize>> {
+        if !self.has_pwait2.load(Ordering::Relaxed) {
+            return None;
+        }
+        let ts = timeout.map(timespec);
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(ptr::null(), |ts| ts as *const libc::timespec);
+        let (buf, capacity) = events.out();
+        // SAFETY: `buf` holds `capacity` writable events; `ts_ptr` is null or points at
+        // a live `timespec`; a null signal mask means "leave the mask alone" (the size is
+        // then ignored). The raw syscall avoids needing glibc 2.35's wrapper.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                self.ep.as_raw_fd(),
+                buf,
+                capacity,
+                ts_ptr,
+                ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        if n >= 0 {
+            return Some(Ok(n as usize));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ENOSYS | libc::EPERM) => {
+                self.has_pwait2.store(false, Ordering::Relaxed);
+                None
+            }
+            _ => Some(Err(err)),
+        }
+    }
+
+    /// `epoll_wait`, whose timeout is whole milliseconds: rounded up, so it never returns
+    /// before the timeout, and capped at `i32::MAX` ms (the caller waits again for the rest).
+    fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
+        let ms = match timeout {
+            None => -1,
+            Some(t) => {
+                libc::c_int::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(libc::c_int::MAX)
+            }
+        };
+        let (buf, capacity) = events.out();
+        // SAFETY: `buf` holds `capacity` writable events and `self.ep` is open.
+        let n = unsafe { libc::epoll_wait(self.ep.as_raw_fd(), buf, capacity, ms) };
+        cvt(n).map(|n| n as usize)
+    }
+
+    pub(crate) fn notify(&self) -> io::Result<()> {
+        let one: u64 = 1;
+        loop {
+            // SAFETY: `eventfd` is open and the buffer is a live 8-byte value, as eventfd requires.
+            let n = unsafe { libc::write(self.eventfd.as_raw_fd(), (&raw const one).cast(), 8) };
+            if n == 8 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::Interrupted => continue,
+                // The counter is about to overflow (2^64 - 2 wakes never read): reset it by
+                // reading, then write again. The pending edge is already queued.
+                io::ErrorKind::WouldBlock => {
+                    let mut sink: u64 = 0;
+                    // SAFETY: `eventfd` is open and `sink` is a live, writable 8-byte value.
+                    unsafe { libc::read(self.eventfd.as_raw_fd(), (&raw mut sink).cast(), 8) };
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+}
+
+fn epoll_flags(interest: Interest) -> u32 {
+    let mut flags = libc::EPOLLET;
+    if interest.is_readable() {
+        flags |= libc::EPOLLIN | libc::EPOLLRDHUP;
+    }
+    if interest.is_writable() {
+        flags |= libc::EPOLLOUT;
+    }
+    if interest.is_priority() {
+        flags |= libc::EPOLLPRI;
+    }
+    flags as u32
+}
+
+pub(crate) type Events = RawEvents<libc::epoll_event>;
+
+impl Events {
+    pub(crate) fn with_capacity(capacity: usize) -> Events {
+        RawEvents::filled_with(capacity, libc::epoll_event { events: 0, u64: 0 })
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Event {
+        let raw = *self.entry(i);
+        let bits = raw.events as libc::c_int;
+        let has = |flag: libc::c_int| bits & flag != 0;
+        let mut flags = 0;
+        if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
+            flags |= Event::READABLE;
+        }
+        if has(libc::EPOLLOUT) {
+            flags |= Event::WRITABLE;
+        }
+        if has(libc::EPOLLERR) {
+            flags |= Event::ERROR;
+        }
+        if has(libc::EPOLLHUP) || has(libc::EPOLLRDHUP) {
+            flags |= Event::READ_CLOSED;
+        }
+        // A hang-up closes both halves. An error on a writable fd (a pipe whose reader is
+        // gone reports EPOLLOUT | EPOLLERR), or an error alone, means writes will fail.
+        if has(libc::EPOLLHUP)
+            || (has(libc::EPOLLERR) && (has(libc::EPOLLOUT) || bits == libc::EPOLLERR))
+        {
+            flags |= Event::WRITE_CLOSED;
+        }
+        if has(libc::EPOLLPRI) {
+            flags |= Event::PRIORITY;
+        }
+        Event::new(Token(raw.u64 as usize), flags)
+    }
+}
