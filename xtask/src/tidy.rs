@@ -14,7 +14,6 @@ use crate::step::{Failure, Result, root};
 const LOOM_SWITCHED: &[&str] = &[
     "std::sync::atomic",
     "core::sync::atomic",
-    "UnsafeCell",
     "crossbeam_channel",
 ];
 
@@ -80,6 +79,16 @@ fn check_loom_imports(text: &str) -> Vec<String> {
             if code.contains(name) {
                 problems.push(format!("{}: uses `{name}` directly; import it from `crate::loom` so eddy_loom can swap it", i + 1));
             }
+        }
+        // The std cell by path or by `use std::cell::{..., UnsafeCell}`; the shim's own
+        // re-export (`crate::loom::UnsafeCell`) is fine.
+        if code.contains("UnsafeCell")
+            && (code.contains("std::cell") || code.contains("core::cell"))
+        {
+            problems.push(format!(
+                "{}: uses std's `UnsafeCell`; import the cell from `crate::loom`",
+                i + 1
+            ));
         }
     }
     problems

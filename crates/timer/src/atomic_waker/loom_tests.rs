@@ -1,0 +1,124 @@
+//! loom models of the waker slot: a wake racing a register or a take is never lost.
+//!
+//! Each model has a waiting side that registers and then checks a flag, and a waking side
+//! that sets the flag and then wakes. Whatever the interleaving, the waiter either sees the
+//! flag or its (latest) waker is woken.
+
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use loom::sync::atomic::AtomicUsize;
+use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use loom::thread;
+
+use super::AtomicWaker;
+
+struct Count(AtomicUsize);
+
+impl Wake for Count {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+fn counter() -> (Waker, Arc<Count>) {
+    let c = Arc::new(Count(AtomicUsize::new(0)));
+    (Waker::from(Arc::clone(&c)), c)
+}
+
+#[test]
+fn wake_racing_register_is_not_lost() {
+    loom::model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let flag = Arc::new(AtomicUsize::new(0));
+        let (waker, woken) = counter();
+        let t = {
+            let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
+            thread::spawn(move || {
+                flag.store(1, Release);
+                slot.wake();
+            })
+        };
+        slot.register(&waker);
+        let seen = flag.load(Acquire) == 1;
+        t.join().unwrap();
+        assert!(seen || woken.0.load(Relaxed) == 1, "lost wake-up");
+    });
+}
+
+#[test]
+fn wake_racing_a_waker_swap_reaches_the_new_waker() {
+    loom::model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let flag = Arc::new(AtomicUsize::new(0));
+        let (old, _) = counter();
+        let (new, woken) = counter();
+        slot.register(&old);
+        let t = {
+            let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
+            thread::spawn(move || {
+                flag.store(1, Release);
+                slot.wake();
+            })
+        };
+        // The task moved: it registers another waker, then checks.
+        slot.register(&new);
+        let seen = flag.load(Acquire) == 1;
+        t.join().unwrap();
+        assert!(
+            seen || woken.0.load(Relaxed) >= 1,
+            "the new waker missed the wake"
+        );
+    });
+}
+
+#[test]
+fn take_racing_register_hands_over_the_waker_or_the_wake() {
+    loom::model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let flag = Arc::new(AtomicUsize::new(0));
+        let (waker, woken) = counter();
+        let t = {
+            let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
+            thread::spawn(move || {
+                flag.store(1, Release);
+                // Take now, wake later (as the driver does after releasing its lock).
+                let taken = slot.take();
+                if let Some(w) = taken {
+                    w.wake();
+                }
+            })
+        };
+        slot.register(&waker);
+        let seen = flag.load(Acquire) == 1;
+        t.join().unwrap();
+        assert!(seen || woken.0.load(Relaxed) == 1, "lost wake-up");
+        // The slot is usable afterwards: never stuck in REGISTERING or WAKING.
+        slot.register(&waker);
+        slot.wake();
+    });
+}
+
+#[test]
+fn two_wakers_and_a_register_leave_the_slot_consistent() {
+    loom::model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let (waker, woken) = counter();
+        slot.register(&waker);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let slot = Arc::clone(&slot);
+                thread::spawn(move || slot.wake())
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            woken.0.load(Relaxed),
+            1,
+            "exactly one of the two wakes delivers"
+        );
+        assert!(slot.take().is_none());
+    });
+}

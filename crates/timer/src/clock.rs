@@ -1,0 +1,123 @@
+//! Where the time driver reads the time: the system's monotonic clock, or a manual one.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::loom::sync::{Arc, Mutex};
+
+/// A source of monotonic time for the time driver.
+///
+/// The driver reads it when it converts a relative duration into a deadline
+/// ([`Handle::now`](crate::Handle::now)) and when it decides what is due
+/// ([`Driver::process`](crate::Driver::process)). [`SystemClock`] is the real one;
+/// [`ManualClock`] moves only when told to, which makes timer tests deterministic.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time. Successive calls must never go backwards.
+    fn now(&self) -> Instant;
+}
+
+/// The operating system's monotonic clock ([`Instant::now`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that stands still until [`advance`](Self::advance) moves it.
+///
+/// Clones share the same time, so a test keeps one clone and gives the other to the driver.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use eddy_timer::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let start = clock.now();
+/// clock.advance(Duration::from_millis(5));
+/// assert_eq!(clock.now() - start, Duration::from_millis(5));
+/// ```
+#[derive(Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<Instant>>,
+}
+
+impl ManualClock {
+    /// A manual clock that starts at the current real time.
+    pub fn new() -> Self {
+        Self::starting_at(Instant::now())
+    }
+
+    /// A manual clock that starts at `start`.
+    pub fn starting_at(start: Instant) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// Moves the clock forward by `by`. An advance past the end of `Instant`'s range stops at
+    /// the furthest representable instant the clock can reach in steps of whole seconds,
+    /// rather than panicking.
+    pub fn advance(&self, by: Duration) {
+        let mut now = lock(&self.now);
+        *now = crate::saturating_add(*now, by);
+    }
+
+    /// Sets the clock to `to`, if that is not earlier than the current reading (the clock is
+    /// monotonic); an earlier `to` is ignored.
+    pub fn set(&self, to: Instant) {
+        let mut now = lock(&self.now);
+        if to > *now {
+            *now = to;
+        }
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        *lock(&self.now)
+    }
+}
+
+impl fmt::Debug for ManualClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManualClock")
+            .field("now", &*lock(&self.now))
+            .finish()
+    }
+}
+
+/// Locks, ignoring poisoning: the guarded value is a plain `Instant`, valid whatever panicked.
+fn lock<T>(m: &Mutex<T>) -> crate::loom::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Never fails a test on the wall clock: the manual clock reads only what it was told.
+#[cfg(all(test, not(eddy_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_is_monotonic_and_saturates() {
+        let clock = ManualClock::new();
+        let t0 = clock.now();
+        clock.set(t0 - Duration::from_secs(1));
+        assert_eq!(clock.now(), t0, "set never moves the clock backwards");
+        clock.advance(Duration::MAX);
+        assert!(
+            clock.now() > t0,
+            "advance(Duration::MAX) saturates instead of panicking"
+        );
+    }
+}

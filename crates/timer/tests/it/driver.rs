@@ -1,0 +1,211 @@
+//! The time driver through its public API: timeouts, firing, the unpark rule, shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use eddy_timer::{Driver, Handle, NoDriver, sleep};
+
+use crate::support::{counting_waker, manual};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// A driver whose unpark callback counts its calls.
+fn with_unpark_counter() -> (Driver, eddy_timer::ManualClock, Arc<AtomicUsize>) {
+    let (driver, clock) = manual();
+    let unparks = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&unparks);
+    driver.set_unpark(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    (driver, clock, unparks)
+}
+
+/// Registers a sleep of `after` on a new thread and keeps it armed (the sleep is returned).
+fn register_on_other_thread(handle: &Handle, after: Duration) -> eddy_timer::Sleep {
+    let handle = handle.clone();
+    std::thread::spawn(move || {
+        let _guard = handle.enter();
+        let mut s = sleep(after);
+        let (waker, _) = counting_waker();
+        assert!(
+            s.poll_elapsed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        s
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn own_thread_registrations_never_unpark() {
+    let (driver, _clock, unparks) = with_unpark_counter();
+    assert_eq!(driver.next_timeout(), None);
+    let _guard = driver.handle().enter();
+    let (waker, _) = counting_waker();
+    let mut sleeps: Vec<_> = (1..=3).rev().map(|n| sleep(n * MS)).collect();
+    for s in &mut sleeps {
+        // Each is a new earliest timer, registered on the driver's own thread.
+        assert!(
+            s.poll_elapsed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+    }
+    assert_eq!(unparks.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        driver.next_timeout(),
+        Some(MS),
+        "the driver still sees the new earliest"
+    );
+}
+
+#[test]
+fn other_thread_unparks_only_for_a_new_earliest_timer() {
+    let (driver, _clock, unparks) = with_unpark_counter();
+    assert_eq!(driver.next_timeout(), None);
+    let handle = driver.handle();
+
+    let _a = register_on_other_thread(&handle, 10 * MS);
+    assert_eq!(
+        unparks.load(Ordering::SeqCst),
+        1,
+        "first timer: new earliest"
+    );
+    let _b = register_on_other_thread(&handle, 20 * MS);
+    assert_eq!(
+        unparks.load(Ordering::SeqCst),
+        1,
+        "later than the earliest: no unpark"
+    );
+    let _c = register_on_other_thread(&handle, 5 * MS);
+    assert_eq!(unparks.load(Ordering::SeqCst), 2, "earlier again: unpark");
+    assert_eq!(driver.next_timeout(), Some(5 * MS));
+}
+
+#[test]
+fn the_driver_thread_is_the_one_that_last_asked_next_timeout() {
+    let (driver, _clock, unparks) = with_unpark_counter();
+    let driver = Arc::new(std::sync::Mutex::new(driver));
+    let d = Arc::clone(&driver);
+    // Another thread takes over parking (as a multi-thread runtime's worker would).
+    std::thread::spawn(move || d.lock().unwrap().next_timeout())
+        .join()
+        .unwrap();
+    let handle = driver.lock().unwrap().handle();
+    let _guard = handle.enter();
+    let mut s = sleep(MS);
+    let (waker, _) = counting_waker();
+    assert!(
+        s.poll_elapsed(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    assert_eq!(
+        unparks.load(Ordering::SeqCst),
+        1,
+        "this thread is no longer the driver's"
+    );
+}
+
+#[test]
+fn next_timeout_and_process_follow_the_manual_clock() {
+    let (mut driver, clock) = manual();
+    let _guard = driver.handle().enter();
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut s = sleep(Duration::from_micros(2_500));
+    assert!(s.poll_elapsed(&mut cx).is_pending());
+    // 2.5 ms rounds up to the 3 ms tick: never early.
+    assert_eq!(driver.next_timeout(), Some(3 * MS));
+    clock.advance(2 * MS);
+    assert_eq!(driver.next_timeout(), Some(MS));
+    assert_eq!(driver.process(), 0);
+    clock.advance(Duration::from_micros(999));
+    assert_eq!(driver.process(), 0, "one microsecond early");
+    assert_eq!(wakes.count(), 0);
+    clock.advance(Duration::from_micros(1));
+    assert_eq!(driver.process(), 1);
+    assert_eq!(wakes.count(), 1);
+    assert_eq!(s.poll_elapsed(&mut cx), Poll::Ready(()));
+    assert!(driver.is_empty());
+}
+
+#[test]
+fn a_finer_tick_fires_closer_to_the_deadline() {
+    let clock = eddy_timer::ManualClock::new();
+    let mut driver = Driver::builder()
+        .clock(clock.clone())
+        .tick(Duration::from_micros(100))
+        .build();
+    let _guard = driver.handle().enter();
+    assert_eq!(driver.handle().tick(), Duration::from_micros(100));
+    let (waker, _) = counting_waker();
+    let mut s = sleep(Duration::from_micros(250));
+    assert!(
+        s.poll_elapsed(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    assert_eq!(driver.next_timeout(), Some(Duration::from_micros(300)));
+    clock.advance(Duration::from_micros(300));
+    assert_eq!(driver.process(), 1);
+}
+
+#[test]
+fn tick_is_clamped_not_rejected() {
+    let fine = Driver::builder().tick(Duration::ZERO).build();
+    assert_eq!(fine.handle().tick(), Duration::from_micros(100));
+    let coarse = Driver::builder().tick(Duration::MAX).build();
+    assert_eq!(coarse.handle().tick(), Duration::from_secs(1));
+}
+
+#[test]
+fn no_driver_is_an_error_or_a_panic_that_names_the_fix() {
+    let err: NoDriver = Handle::try_current().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("eddy::run") && message.contains("Handle::enter"));
+
+    let panic = std::panic::catch_unwind(|| {
+        let mut s = sleep(MS);
+        let (waker, _) = counting_waker();
+        let _ = s.poll_elapsed(&mut Context::from_waker(&waker));
+    })
+    .unwrap_err();
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        text.contains("eddy::run") && text.contains("Handle::enter"),
+        "{text}"
+    );
+}
+
+#[test]
+fn enter_guards_nest_and_restore() {
+    let outer = Driver::new();
+    let inner = Driver::builder().tick(Duration::from_millis(5)).build();
+    let _a = outer.handle().enter();
+    {
+        let _b = inner.handle().enter();
+        assert_eq!(Handle::current().tick(), Duration::from_millis(5));
+    }
+    assert_eq!(Handle::current().tick(), Duration::from_millis(1));
+}
+
+#[test]
+fn dropping_the_driver_wakes_waiters_and_their_next_poll_explains() {
+    let (driver, _clock) = manual();
+    let _guard = driver.handle().enter();
+    let (waker, wakes) = counting_waker();
+    let mut s = sleep(Duration::from_secs(1));
+    assert!(
+        s.poll_elapsed(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(driver);
+    assert_eq!(wakes.count(), 1, "no task sleeps forever on a dead driver");
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = s.poll_elapsed(&mut Context::from_waker(&waker));
+    }))
+    .unwrap_err();
+    let text = panic.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(text.contains("shut down"), "{text}");
+}
