@@ -1,0 +1,301 @@
+//! The reactor: turns selector events into task wake-ups.
+//!
+//! A [`Reactor`] owns the [`Selector`] and the event buffer; a [`Handle`] (cheap to clone,
+//! `Send + Sync`) is what resources hold to register themselves. One thread at a time turns
+//! the reactor (`turn` takes `&mut self`); any thread may register, deregister or
+//! [`unpark`](Handle::unpark) it meanwhile.
+//!
+//! # Locks
+//!
+//! `Shared::registry` (the slab of records) is locked by `register`/`deregister` and once per
+//! `turn` while events are dispatched. Wakers are collected while it is held and woken
+//! after it is released, because waking can drop a task, whose future can drop a socket,
+//! whose drop deregisters, which locks the registry.
+
+mod current;
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;
+mod ready;
+mod registry;
+pub(crate) mod scheduled_io;
+
+use std::fmt;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::Waker;
+use std::time::Duration;
+
+use eddy_selector::{Events, Interest, Notifier, Selector, Token};
+
+pub use current::EnterGuard;
+pub use ready::Ready;
+use registry::Registry;
+use scheduled_io::ScheduledIo;
+
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+
+/// Runs a blocking job (a DNS lookup) somewhere it may block, such as a thread pool's
+/// thread. An error means the job was not started (and was dropped).
+pub type BlockingSpawner =
+    std::sync::Arc<dyn Fn(Box<dyn FnOnce() + Send>) -> io::Result<()> + Send + Sync>;
+
+/// The I/O driver: waits for readiness and wakes the tasks that wait for it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let mut reactor = eddy_net::Reactor::new()?;
+/// let handle = reactor.handle();
+/// let _guard = handle.enter(); // sockets created on this thread now find the reactor
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let listener = eddy_net::TcpListener::from_std(listener)?;
+/// assert_eq!(reactor.turn(Some(Duration::ZERO))?, 0);
+/// # drop(listener);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Reactor {
+    shared: Arc<Shared>,
+    events: Events,
+    wake: Vec<Waker>,
+}
+
+/// A reference to a [`Reactor`]: registers resources and wakes the reactor from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    selector: Selector,
+    notifier: Notifier,
+    registry: Mutex<Registry>,
+    /// Set when the reactor is dropped: new registrations fail.
+    shut_down: AtomicBool,
+    blocking: BlockingSpawner,
+    /// Counts fds closed by eddy resources; a listener out of descriptors waits for it to
+    /// move. SeqCst with `starving`: a closer bumps this then reads `starving`, a waiter
+    /// bumps `starving` then reads this, so one of them sees the other.
+    fd_close_epoch: AtomicUsize,
+    starving: AtomicUsize,
+    /// Wakers of listeners waiting for a descriptor to be freed.
+    starved: Mutex<Vec<Waker>>,
+}
+
+impl Reactor {
+    /// A reactor with a 1,024-event buffer, running blocking jobs (DNS lookups) on a new
+    /// thread each.
+    ///
+    /// # Errors
+    ///
+    /// The system's error if the selector cannot be created (for example `EMFILE`).
+    pub fn new() -> io::Result<Reactor> {
+        // A thread per lookup: the runtime facade installs its blocking pool instead.
+        Reactor::with_blocking_spawner(std::sync::Arc::new(|job| {
+            std::thread::Builder::new()
+                .name("eddy-net-blocking".into())
+                .spawn(job)
+                .map(drop)
+        }))
+    }
+
+    /// A reactor that hands blocking jobs (DNS lookups) to `spawner`, for example a
+    /// runtime's blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// The system's error if the selector cannot be created.
+    pub fn with_blocking_spawner(spawner: BlockingSpawner) -> io::Result<Reactor> {
+        let selector = Selector::new()?;
+        let notifier = selector.notifier();
+        Ok(Reactor {
+            shared: Arc::new(Shared {
+                selector,
+                notifier,
+                registry: Mutex::new(Registry::default()),
+                shut_down: AtomicBool::new(false),
+                blocking: spawner,
+                fd_close_epoch: AtomicUsize::new(0),
+                starving: AtomicUsize::new(0),
+                starved: Mutex::new(Vec::new()),
+            }),
+            events: Events::with_capacity(1024),
+            wake: Vec::with_capacity(64),
+        })
+    }
+
+    /// A handle for registering resources and waking this reactor.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Waits for readiness (at most `timeout`; `None` waits until an event or an
+    /// [`unpark`](Handle::unpark)), records it, and wakes every task waiting for it.
+    /// Returns how many wakers were woken.
+    ///
+    /// # Errors
+    ///
+    /// Only unexpected selector errors.
+    pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.shared.selector.select(&mut self.events, timeout)?;
+        {
+            let registry = lock(&self.shared.registry);
+            for event in &self.events {
+                // A stale token (a resource dropped after the kernel queued its event) finds
+                // nothing, or a slot with a newer generation: either way it is dropped.
+                if let Some(io) = registry.get(event.token()) {
+                    io.set_ready(Ready::from_event(&event), &mut self.wake);
+                }
+            }
+        }
+        let woken = self.wake.len();
+        for waker in self.wake.drain(..) {
+            waker.wake();
+        }
+        Ok(woken)
+    }
+
+    /// How many resources are registered.
+    pub fn registered(&self) -> usize {
+        lock(&self.shared.registry).len()
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.shared.shut_down.store(true, Ordering::Release);
+        // Wake every task still waiting: their resources now report an error instead of
+        // waiting forever for a reactor that will never turn again.
+        let mut wake = Vec::new();
+        for io in lock(&self.shared.registry).drain() {
+            io.shutdown(&mut wake);
+        }
+        for waker in wake {
+            waker.wake();
+        }
+    }
+}
+
+impl Handle {
+    /// The reactor entered on this thread (see [`Handle::enter`]).
+    ///
+    /// # Errors
+    ///
+    /// An error of kind [`Other`](io::ErrorKind::Other) saying what to do, if no reactor is
+    /// entered on this thread.
+    pub fn current() -> io::Result<Handle> {
+        current::current()
+    }
+
+    /// Makes this reactor the current one on this thread until the guard is dropped, so
+    /// sockets created here register with it. Guards nest.
+    pub fn enter(&self) -> EnterGuard {
+        current::enter(self.clone())
+    }
+
+    /// Wakes the thread blocked in [`Reactor::turn`] (or makes its next turn return at
+    /// once). Safe from any thread; wakes coalesce.
+    pub fn unpark(&self) {
+        // The notifier fails only on a broken eventfd/kqueue; a lost unpark would hang the
+        // runtime, so say so loudly rather than silently.
+        if let Err(e) = self.shared.notifier.notify() {
+            eprintln!("eddy-net: failed to wake the reactor: {e}");
+        }
+    }
+
+    /// Runs `job` where it may block (the blocking spawner the reactor was built with).
+    pub(crate) fn spawn_blocking(&self, job: Box<dyn FnOnce() + Send>) -> io::Result<()> {
+        (self.shared.blocking)(job)
+    }
+
+    /// Called after an eddy resource closed its fd: wakes listeners that ran out of
+    /// descriptors.
+    pub(crate) fn fd_closed(&self) {
+        self.shared.fd_close_epoch.fetch_add(1, Ordering::SeqCst);
+        if self.shared.starving.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let waiters: Vec<Waker> = {
+            let mut starved = lock(&self.shared.starved);
+            self.shared.starving.store(0, Ordering::SeqCst);
+            starved.drain(..).collect()
+        };
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+
+    /// The current fd-close epoch.
+    pub(crate) fn fd_close_epoch(&self) -> usize {
+        self.shared.fd_close_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Whether an eddy fd closed since `epoch`; if not, the task is woken when one does.
+    pub(crate) fn poll_fd_closed_since(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        epoch: usize,
+    ) -> bool {
+        if self.fd_close_epoch() != epoch {
+            return true;
+        }
+        {
+            let mut starved = lock(&self.shared.starved);
+            if !starved.iter().any(|w| w.will_wake(cx.waker())) {
+                starved.push(cx.waker().clone());
+            }
+            self.shared.starving.store(starved.len(), Ordering::SeqCst);
+        }
+        self.fd_close_epoch() != epoch
+    }
+
+    /// Registers `fd` for `interest` and returns its record and token.
+    pub(crate) fn register(
+        &self,
+        fd: RawFd,
+        interest: Interest,
+    ) -> io::Result<(Arc<ScheduledIo>, Token)> {
+        if self.shared.shut_down.load(Ordering::Acquire) {
+            return Err(io::Error::other(
+                "the eddy reactor this handle belongs to has shut down",
+            ));
+        }
+        let io = Arc::new(ScheduledIo::new());
+        let token = lock(&self.shared.registry)
+            .insert(Arc::clone(&io))
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::OutOfMemory, "the reactor's registry is full")
+            })?;
+        if let Err(e) = self.shared.selector.register(fd, token, interest) {
+            lock(&self.shared.registry).remove(token);
+            return Err(e);
+        }
+        Ok((io, token))
+    }
+
+    /// Deregisters `fd` (which must still be open) and frees its record.
+    pub(crate) fn deregister(&self, fd: RawFd, token: Token) -> io::Result<()> {
+        let removed = lock(&self.shared.registry).remove(token);
+        // After shutdown the registry is empty; the fd may still be in the selector, which
+        // is harmless because the selector is about to close.
+        match removed {
+            Some(_) => self.shared.selector.deregister(fd),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("registered", &self.registered())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,142 @@
+//! `Registration`: a resource's link to its reactor record, and the readiness loop every
+//! socket operation runs.
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::RawFd;
+use std::task::{Context, Poll, ready};
+
+use eddy_selector::{Interest, Token};
+
+use crate::coop;
+use crate::loom::Arc;
+use crate::reactor::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
+use crate::reactor::{Handle, Ready};
+
+pub(crate) struct Registration {
+    handle: Handle,
+    io: Arc<ScheduledIo>,
+    token: Token,
+}
+
+impl Registration {
+    /// Registers `fd` with `handle`'s reactor.
+    pub(crate) fn new(fd: RawFd, interest: Interest, handle: &Handle) -> io::Result<Registration> {
+        let (io, token) = handle.register(fd, interest)?;
+        Ok(Registration {
+            handle: handle.clone(),
+            io,
+            token,
+        })
+    }
+
+    pub(crate) fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Single-waiter readiness for `direction` (one task per direction).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        ready!(coop::poll_proceed(cx));
+        let event = ready!(self.io.poll_ready(cx, direction));
+        Poll::Ready(check_shutdown(event))
+    }
+
+    /// The readiness recorded now, without waiting.
+    pub(crate) fn current(&self) -> ReadyEvent {
+        self.io.current()
+    }
+
+    /// Forgets readiness after `WouldBlock` (unless a newer edge came).
+    pub(crate) fn clear(&self, event: ReadyEvent) {
+        self.io.clear_ready(event);
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, waiting for `direction`'s readiness
+    /// between tries. This is the edge-triggered contract: readiness is cleared only when
+    /// the kernel said `WouldBlock`.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, direction))?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Multi-waiter readiness: any number of tasks may wait on one resource at once.
+    pub(crate) async fn ready(&self, mask: Ready) -> io::Result<ReadyEvent> {
+        let mut waiter = Waiter {
+            io: &self.io,
+            slot: None,
+        };
+        let event = poll_fn(|cx| {
+            ready!(coop::poll_proceed(cx));
+            waiter.io.poll_waiter(cx, &mut waiter.slot, mask)
+        })
+        .await;
+        check_shutdown(event)
+    }
+
+    /// Like [`poll_io`](Registration::poll_io), but through the multi-waiter path, for
+    /// `&self` operations that several tasks may run at once.
+    pub(crate) async fn io<R>(
+        &self,
+        mask: Ready,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let event = self.ready(mask).await?;
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                result => return result,
+            }
+        }
+    }
+
+    /// Stops readiness reports for `fd`, which must still be open.
+    pub(crate) fn deregister(&self, fd: RawFd) -> io::Result<()> {
+        self.handle.deregister(fd, self.token)
+    }
+}
+
+fn check_shutdown(event: ReadyEvent) -> io::Result<ReadyEvent> {
+    if event.ready.is_shutdown() {
+        return Err(io::Error::other(
+            "the eddy reactor driving this resource has shut down; create it again inside a running runtime",
+        ));
+    }
+    Ok(event)
+}
+
+/// A multi-waiter slot, released when the waiting future is dropped or finishes.
+struct Waiter<'a> {
+    io: &'a ScheduledIo,
+    slot: Option<usize>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot {
+            self.io.drop_waiter(slot);
+        }
+    }
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("token", &self.token)
+            .field("io", &self.io)
+            .finish()
+    }
+}

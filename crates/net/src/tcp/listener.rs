@@ -1,0 +1,201 @@
+//! `TcpListener`: accepts TCP connections without blocking the thread.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll, ready};
+
+use super::TcpStream;
+use crate::addr::{ToSocketAddrs, resolve};
+use crate::loom::{AtomicUsize, Ordering};
+use crate::reactor::Handle;
+use crate::reactor::scheduled_io::Direction;
+use crate::{Async, sys};
+
+/// A TCP socket server, listening for connections.
+///
+/// # Running out of file descriptors
+///
+/// When the process hits its descriptor limit, `accept` returns the error (`EMFILE`, or
+/// `ENFILE` for the system-wide limit) to the caller and the pending connection stays in
+/// the kernel's backlog. The next `accept` does not spin: it waits until an eddy socket or
+/// `Async` closes (freeing a descriptor) or a new connection arrives, then tries again, so
+/// a server loop that logs the error and calls `accept` again recovers on its own once
+/// descriptors free up.
+#[derive(Debug)]
+pub struct TcpListener {
+    io: Async<std::net::TcpListener>,
+    /// 0, or one more than the reactor's fd-close epoch when `accept` last ran out of
+    /// descriptors: until an eddy fd closes after that, `accept` waits instead of retrying.
+    starved_at: AtomicUsize,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (trying each resolved address in turn) and listens, with the
+    /// reactor entered on this thread, with `SO_REUSEADDR` and a backlog of 1,024
+    /// pending connections (std's `bind` uses 128, too few for a burst of clients).
+    ///
+    /// # Errors
+    ///
+    /// The last address's bind error, a resolver error, or an error of kind
+    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let handle = Handle::current()?;
+        let mut last = None;
+        for addr in resolve(&addr, Some(&handle)).await? {
+            match sys::tcp_listener(addr) {
+                Ok(listener) => return TcpListener::from_std_with(listener, &handle),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("invariant: `resolve` returns at least one address"))
+    }
+
+    /// Wraps a listener from std (made non-blocking here) with the current reactor.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::new`].
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std_with(listener, &Handle::current()?)
+    }
+
+    fn from_std_with(listener: std::net::TcpListener, handle: &Handle) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            io: Async::with_handle(listener, handle)?,
+            starved_at: AtomicUsize::new(0),
+        })
+    }
+
+    /// Deregisters the listener and returns it as a std listener (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::into_inner`].
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        self.io.into_inner()
+    }
+
+    /// Accepts a connection: the stream (non-blocking, close-on-exec, registered with this
+    /// listener's reactor) and the peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The system's `accept` error. `EMFILE`/`ENFILE` leave the listener usable; see the
+    /// type's docs.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; for one accepting task at a time.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let registration = self.io.registration();
+        let handle = registration.handle();
+        loop {
+            let starved = self.starved_at.load(Ordering::Relaxed);
+            let event = if starved == 0 {
+                ready!(registration.poll_ready(cx, Direction::Read))?
+            } else if handle.poll_fd_closed_since(cx, starved - 1) {
+                // A descriptor was freed: try at once. Readiness was cleared when accept
+                // failed, but the connections that failed are still in the backlog.
+                self.starved_at.store(0, Ordering::Relaxed);
+                registration.current()
+            } else {
+                // Still starved: wait for an eddy fd to close (registered just above), or
+                // for a new connection's edge, whichever comes first.
+                let event = ready!(registration.poll_ready(cx, Direction::Read))?;
+                self.starved_at.store(0, Ordering::Relaxed);
+                event
+            };
+            match self.io.get_ref().accept() {
+                Ok((stream, peer)) => {
+                    return Poll::Ready(
+                        TcpStream::from_accepted(stream, handle).map(|s| (s, peer)),
+                    );
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear(event),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    registration.clear(event);
+                    self.starved_at
+                        .store(handle.fd_close_epoch() + 1, Ordering::Relaxed);
+                    return Poll::Ready(Err(e));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// A stream of incoming connections; `None` never comes.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The local address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The system's `getsockname` error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The IP time-to-live of accepted sockets.
+    ///
+    /// # Errors
+    ///
+    /// The system's `getsockopt` error.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets the IP time-to-live.
+    ///
+    /// # Errors
+    ///
+    /// The system's `setsockopt` error.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+}
+
+/// The connections a [`TcpListener`] accepts, as a stream; from [`TcpListener::incoming`].
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Incoming<'_> {
+    /// The next connection, or the accept error.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TcpListener::accept`].
+    pub async fn next(&mut self) -> io::Result<TcpStream> {
+        self.listener.accept().await.map(|(stream, _)| stream)
+    }
+}
+
+#[cfg(feature = "futures-io")]
+impl futures_core::Stream for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.listener
+            .poll_accept(cx)
+            .map(|r| Some(r.map(|(stream, _)| stream)))
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}

@@ -1,0 +1,237 @@
+//! A `TcpStream`'s read and write halves: borrowed (`split`) and owned (`into_split`).
+//!
+//! The halves use the stream's two single-waiter paths, one each, so one task can read
+//! while another writes.
+
+use std::error::Error;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::TcpStream;
+use crate::io_util;
+
+/// The read half of a borrowed [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct ReadHalf<'a>(&'a TcpStream);
+
+/// The write half of a borrowed [`TcpStream`], from [`TcpStream::split`].
+#[derive(Debug)]
+pub struct WriteHalf<'a>(&'a TcpStream);
+
+/// The read half of a [`TcpStream`] that can move to another task, from
+/// [`TcpStream::into_split`].
+#[derive(Debug)]
+pub struct OwnedReadHalf(Arc<TcpStream>);
+
+/// The write half of a [`TcpStream`] that can move to another task, from
+/// [`TcpStream::into_split`]. Dropping it shuts the write direction down, so the peer
+/// reads end-of-stream.
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    stream: Arc<TcpStream>,
+    shutdown_on_drop: bool,
+}
+
+impl TcpStream {
+    /// Borrows the stream as a read half and a write half, usable from one task each
+    /// (for example inside `futures::join!`).
+    ///
+    /// With `futures::AsyncReadExt` in scope, `stream.split()` resolves to that trait's
+    /// by-value `split`; write `TcpStream::split(&mut stream)` to get this one.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        (ReadHalf(self), WriteHalf(self))
+    }
+
+    /// Splits the stream into halves that can move to different tasks;
+    /// [`reunite`](OwnedReadHalf::reunite) puts them back together.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        let stream = Arc::new(self);
+        (
+            OwnedReadHalf(Arc::clone(&stream)),
+            OwnedWriteHalf {
+                stream,
+                shutdown_on_drop: true,
+            },
+        )
+    }
+}
+
+macro_rules! read_half {
+    ($ty:ty, $stream:ident => $get:expr) => {
+        impl $ty {
+            /// Reads into `buf`; `Ok(0)` is end-of-stream.
+            ///
+            /// # Errors
+            ///
+            /// The socket's error.
+            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let $stream = &*self;
+                poll_fn(|cx| $get.poll_read_priv(cx, buf)).await
+            }
+
+            /// Reads exactly `buf.len()` bytes.
+            ///
+            /// # Errors
+            ///
+            /// `UnexpectedEof` if the stream ends first, or the socket's error.
+            pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+                let $stream = &*self;
+                io_util::read_exact(|cx, buf| $get.poll_read_priv(cx, buf), buf).await
+            }
+
+            /// The peer's address.
+            ///
+            /// # Errors
+            ///
+            /// The system's error.
+            pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+                let $stream = self;
+                $get.peer_addr()
+            }
+
+            /// The local address.
+            ///
+            /// # Errors
+            ///
+            /// The system's error.
+            pub fn local_addr(&self) -> io::Result<SocketAddr> {
+                let $stream = self;
+                $get.local_addr()
+            }
+        }
+
+        #[cfg(feature = "futures-io")]
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                let $stream = &*self;
+                $get.poll_read_priv(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &mut [io::IoSliceMut<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $stream = &*self;
+                $get.poll_read_vectored_priv(cx, bufs)
+            }
+        }
+    };
+}
+
+macro_rules! write_half {
+    ($ty:ty, $stream:ident => $get:expr) => {
+        impl $ty {
+            /// Writes some of `buf`.
+            ///
+            /// # Errors
+            ///
+            /// The socket's error, `BrokenPipe` or `ConnectionReset` when the peer is gone.
+            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let $stream = &*self;
+                poll_fn(|cx| $get.poll_write_priv(cx, buf)).await
+            }
+
+            /// Writes all of `buf`.
+            ///
+            /// # Errors
+            ///
+            /// As for `write`, or `WriteZero`.
+            pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+                let $stream = &*self;
+                io_util::write_all(|cx, buf| $get.poll_write_priv(cx, buf), buf).await
+            }
+
+            /// Shuts the write direction down: the peer reads end-of-stream.
+            ///
+            /// # Errors
+            ///
+            /// The system's error.
+            pub fn shutdown(&self) -> io::Result<()> {
+                let $stream = self;
+                $get.shutdown(Shutdown::Write)
+            }
+        }
+
+        #[cfg(feature = "futures-io")]
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                let $stream = &*self;
+                $get.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                let $stream = &*self;
+                $get.poll_write_vectored_priv(cx, bufs)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                let $stream = &*self;
+                Poll::Ready($get.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
+read_half!(ReadHalf<'_>, half => half.0);
+read_half!(OwnedReadHalf, half => half.0);
+write_half!(WriteHalf<'_>, half => half.0);
+write_half!(OwnedWriteHalf, half => half.stream);
+
+impl OwnedReadHalf {
+    /// Puts the halves of one stream back together.
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`], giving both halves back, if they come from different streams.
+    pub fn reunite(self, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.0, &write.stream) {
+            return Err(ReuniteError(self, write));
+        }
+        write.shutdown_on_drop = false;
+        drop(write);
+        Ok(Arc::into_inner(self.0).expect("invariant: the two halves held the only references"))
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // The peer may already be gone; there is nobody to tell about an error here.
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+/// The halves given to [`OwnedReadHalf::reunite`] came from different streams.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same TcpStream")
+    }
+}
+
+impl Error for ReuniteError {}

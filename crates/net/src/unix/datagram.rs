@@ -1,0 +1,145 @@
+//! `UnixDatagram`: Unix-domain datagram sockets.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+
+use crate::Async;
+use crate::reactor::Handle;
+
+/// A Unix-domain datagram socket. Every method takes `&self`; many tasks may use it at once.
+#[derive(Debug)]
+pub struct UnixDatagram {
+    io: Async<std::os::unix::net::UnixDatagram>,
+}
+
+impl UnixDatagram {
+    /// A socket bound to the filesystem path `path`.
+    ///
+    /// # Errors
+    ///
+    /// The system's error, or an error if no reactor is entered.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
+        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::bind(path)?)
+    }
+
+    /// A socket bound to no address (it can send, and receive replies on a pair).
+    ///
+    /// # Errors
+    ///
+    /// The system's error, or an error if no reactor is entered.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        UnixDatagram::wrap(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of datagram sockets.
+    ///
+    /// # Errors
+    ///
+    /// The system's error, or an error if no reactor is entered.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram::wrap(a)?, UnixDatagram::wrap(b)?))
+    }
+
+    /// Wraps a std socket (made non-blocking here) with the current reactor.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::new`].
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        UnixDatagram::wrap(socket)
+    }
+
+    fn wrap(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        Ok(UnixDatagram {
+            io: Async::with_handle(socket, &Handle::current()?)?,
+        })
+    }
+
+    /// Deregisters the socket and returns it as a std socket (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::into_inner`].
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        self.io.into_inner()
+    }
+
+    /// Sets the default peer.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        self.io.get_ref().connect(path)
+    }
+
+    /// Sends `buf` to the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io.write_with(|s| s.send(buf)).await
+    }
+
+    /// Receives one datagram from the connected peer.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|s| s.recv(buf)).await
+    }
+
+    /// Sends `buf` to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
+        let path = path.as_ref();
+        self.io.write_with(|s| s.send_to(buf, path)).await
+    }
+
+    /// Receives one datagram and its sender's address.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.io.read_with(|s| s.recv_from(buf)).await
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}

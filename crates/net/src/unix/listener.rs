@@ -1,0 +1,91 @@
+//! `UnixListener`: accepts Unix-domain stream connections.
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{Context, Poll, ready};
+
+use super::UnixStream;
+use crate::Async;
+use crate::reactor::Handle;
+
+/// A Unix-domain stream socket server.
+#[derive(Debug)]
+pub struct UnixListener {
+    io: Async<std::os::unix::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to the filesystem path `path` and listens, with the current reactor.
+    ///
+    /// # Errors
+    ///
+    /// The system's error (`AddrInUse` if the path exists), or an error of kind
+    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let handle = Handle::current()?;
+        let listener = std::os::unix::net::UnixListener::bind(path)?;
+        Ok(UnixListener {
+            io: Async::with_handle(listener, &handle)?,
+        })
+    }
+
+    /// Wraps a std listener (made non-blocking here) with the current reactor.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::new`].
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        Ok(UnixListener {
+            io: Async::new(listener)?,
+        })
+    }
+
+    /// Deregisters the listener and returns it as a std listener (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Async::into_inner`].
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        self.io.into_inner()
+    }
+
+    /// Accepts a connection.
+    ///
+    /// # Errors
+    ///
+    /// The system's `accept` error.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; for one accepting task at a time.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (stream, peer) = ready!(self.io.poll_read_with(cx, |l| l.accept()))?;
+        let handle = self.io.registration().handle();
+        Poll::Ready(UnixStream::from_accepted(stream, handle).map(|s| (s, peer)))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The system's error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+}
+
+impl AsFd for UnixListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}

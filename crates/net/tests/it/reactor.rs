@@ -1,0 +1,345 @@
+//! The reactor itself: entering, shutdown, stale tokens, running out of descriptors.
+
+use std::future::Future;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use eddy_net::{Async, Reactor, TcpListener, TcpStream};
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<Counter>, Waker) {
+    let counter = Arc::new(Counter::default());
+    (Arc::clone(&counter), Waker::from(counter))
+}
+
+/// Polls `fut`, turning `reactor` while it is pending.
+fn drive<T>(reactor: &mut Reactor, fut: impl Future<Output = T>) -> T {
+    let mut fut = pin!(fut);
+    let (_, waker) = counting_waker();
+    loop {
+        if let Poll::Ready(value) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return value;
+        }
+        reactor.turn(Some(Duration::from_secs(5))).unwrap();
+    }
+}
+
+#[test]
+fn sockets_without_a_reactor_say_what_to_do() {
+    let err = Async::new(std::io::pipe().unwrap().0).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    let message = err.to_string();
+    assert!(
+        message.contains("eddy::run") && message.contains("Handle::enter"),
+        "{message}"
+    );
+    let err = eddy_net::Handle::current().unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::Other);
+}
+
+#[test]
+fn enter_guards_nest_and_restore() {
+    let outer = Reactor::new().unwrap();
+    let inner = Reactor::new().unwrap();
+    let _outer = outer.handle().enter();
+    {
+        let _inner = inner.handle().enter();
+        let _pipe = Async::new(std::io::pipe().unwrap().0).unwrap();
+        assert_eq!((outer.registered(), inner.registered()), (0, 1));
+    }
+    let _pipe = Async::new(std::io::pipe().unwrap().0).unwrap();
+    assert_eq!((outer.registered(), inner.registered()), (1, 0));
+}
+
+#[test]
+fn dropping_resources_deregisters_them() {
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    let resources: Vec<_> = (0..50)
+        .map(|_| Async::new(std::io::pipe().unwrap().0).unwrap())
+        .collect();
+    assert_eq!(reactor.registered(), 50);
+    drop(resources);
+    assert_eq!(reactor.registered(), 0);
+    assert_eq!(reactor.turn(Some(Duration::ZERO)).unwrap(), 0);
+}
+
+#[test]
+fn a_dropped_reactor_wakes_its_waiters_with_an_error() {
+    let reactor = Reactor::new().unwrap();
+    let handle = reactor.handle();
+    let _guard = handle.enter();
+    let (reader, _writer) = std::io::pipe().unwrap();
+    let reader = Async::new(reader).unwrap();
+    let mut readable = pin!(reader.readable());
+    let (counter, waker) = counting_waker();
+    assert!(
+        readable
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(reactor);
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the waiter was woken");
+    match readable.as_mut().poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(Err(e)) => assert!(e.to_string().contains("shut down"), "{e}"),
+        other => panic!("expected a shutdown error, got {other:?}"),
+    }
+    let err = Async::new(std::io::pipe().unwrap().0).unwrap_err();
+    assert!(err.to_string().contains("shut down"), "{err}");
+}
+
+/// Resources are closed and their fd numbers reused while another thread turns the
+/// reactor and events are in flight: no event for a closed resource may wake the
+/// resource that inherited its fd (or its slot).
+#[test]
+fn recycled_fds_never_receive_old_events() {
+    let mut reactor = Reactor::new().unwrap();
+    let handle = reactor.handle();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                reactor.turn(Some(Duration::from_millis(1))).unwrap();
+            }
+        });
+        let _guard = handle.enter();
+        let mut quiet: Vec<(
+            Arc<Counter>,
+            Async<std::os::unix::net::UnixStream>,
+            std::os::unix::net::UnixStream,
+        )> = Vec::new();
+        for _ in 0..2000 {
+            // A resource with an event in flight, closed at once.
+            let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+            let a = Async::new(a).unwrap();
+            b.write_all(b"event in flight").unwrap();
+            drop(a);
+            // Its successor, likely on the same fd number and slot, with nothing to read.
+            let (c, d) = std::os::unix::net::UnixStream::pair().unwrap();
+            let c = Async::new(c).unwrap();
+            let (counter, waker) = counting_waker();
+            let poll = c.poll_read_with(&mut Context::from_waker(&waker), |mut s| {
+                std::io::Read::read(&mut s, &mut [0u8; 8])
+            });
+            assert!(poll.is_pending(), "nothing was written to the successor");
+            quiet.push((counter, c, d));
+            if quiet.len() > 100 {
+                let (counter, ..) = quiet.remove(0);
+                assert_eq!(
+                    counter.0.load(Ordering::SeqCst),
+                    0,
+                    "a successor was woken by its predecessor's event"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        for (counter, ..) in &quiet {
+            assert_eq!(
+                counter.0.load(Ordering::SeqCst),
+                0,
+                "a successor was woken by its predecessor's event"
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        handle.unpark();
+    });
+}
+
+/// Runs in a child process (it lowers RLIMIT_NOFILE): `accept` reports EMFILE, does not
+/// spin while starved, and recovers when descriptors free up.
+#[test]
+fn accept_survives_running_out_of_descriptors() {
+    in_child_process(
+        "reactor::accept_survives_running_out_of_descriptors",
+        "EDDY_NET_EMFILE_CHILD",
+        emfile_child,
+    );
+}
+
+/// Runs `body` in a fresh child process (this test binary, filtered to `test`, with `flag`
+/// set), for tests that change process-wide state such as limits or signal dispositions.
+/// The child must print "child: ok" last; anything else (a panic, a signal) fails the test.
+fn in_child_process(test: &str, flag: &str, body: fn()) {
+    if std::env::var_os(flag).is_some() {
+        body();
+        println!("child: ok");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(flag, "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("child: ok"),
+        "child failed ({:?}):\n{text}",
+        out.status
+    );
+}
+
+fn cpu_time() -> Duration {
+    // SAFETY: an all-zero rusage is valid, and getrusage only writes into it.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::getrusage(libc::RUSAGE_SELF, &mut usage), 0);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn emfile_child() {
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    let listener = drive(&mut reactor, TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Connections wait in the backlog; their client fds exist before the limit bites.
+    let _c1 = std::net::TcpStream::connect(addr).unwrap();
+    let _c2 = std::net::TcpStream::connect(addr).unwrap();
+    // An eddy resource whose drop will free a descriptor through eddy.
+    let spare = Async::new(std::io::pipe().unwrap().0).unwrap();
+
+    // Lower the soft limit and use up every descriptor left.
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: setrlimit reads a valid rlimit; lowering our own limit is always allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let mut filler: Vec<OwnedFd> = Vec::new();
+    loop {
+        match std::io::stdin().as_fd_dup() {
+            Ok(fd) => filler.push(fd),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
+                break;
+            }
+        }
+    }
+
+    let err = drive(&mut reactor, listener.accept()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+
+    // Starved: the next accept waits instead of failing again at once, and the thread
+    // sleeps in the selector instead of spinning.
+    let (counter, waker) = counting_waker();
+    let mut accept = pin!(listener.accept());
+    assert!(
+        accept
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    let (started, cpu_before) = (Instant::now(), cpu_time());
+    while started.elapsed() < Duration::from_millis(300) {
+        reactor
+            .turn(Some(
+                Duration::from_millis(300) - started.elapsed().min(Duration::from_millis(300)),
+            ))
+            .unwrap();
+    }
+    let cpu = cpu_time() - cpu_before;
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        0,
+        "nothing should wake a starved accept"
+    );
+    assert!(
+        cpu < Duration::from_millis(100),
+        "starved accept used {cpu:?} of CPU in 300 ms"
+    );
+
+    // An eddy fd closes: the accept retries and takes the first connection.
+    drop(spare);
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "closing an eddy fd wakes the starved accept"
+    );
+    let stream = match accept.as_mut().poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(Ok((stream, _))) => stream,
+        other => panic!("accept after a freed fd: {other:?}"),
+    };
+    drop(stream);
+
+    // Descriptors freed outside eddy, then a new connection: its edge brings the listener
+    // back, and the backlog drains.
+    filler.truncate(filler.len().saturating_sub(8));
+    let _c3 = std::net::TcpStream::connect(addr).unwrap();
+    let (s2, _) = drive(&mut reactor, listener.accept()).unwrap();
+    let (s3, _) = drive(&mut reactor, listener.accept()).unwrap();
+    drop((s2, s3));
+    let _ = drive(&mut reactor, TcpStream::connect(addr)).unwrap();
+}
+
+trait DupFd {
+    fn as_fd_dup(&self) -> std::io::Result<OwnedFd>;
+}
+
+impl DupFd for std::io::Stdin {
+    fn as_fd_dup(&self) -> std::io::Result<OwnedFd> {
+        std::os::fd::AsFd::as_fd(self).try_clone_to_owned()
+    }
+}
+
+/// Runs in a child process with `SIGPIPE` restored to its default action (which kills):
+/// writes to closed TCP and Unix peers, plain and vectored, must return errors instead.
+#[test]
+fn sigpipe_never_kills_the_process() {
+    in_child_process(
+        "reactor::sigpipe_never_kills_the_process",
+        "EDDY_NET_SIGPIPE_CHILD",
+        sigpipe_child,
+    );
+}
+
+fn sigpipe_child() {
+    use futures_util::io::AsyncWriteExt;
+    // SAFETY: restoring a signal's default disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    drive(&mut reactor, async {
+        let (mut a, b) = eddy_net::UnixStream::pair().unwrap();
+        drop(b);
+        assert!(a.write_all(b"x").await.is_err());
+        let bufs = [std::io::IoSlice::new(b"a"), std::io::IoSlice::new(b"b")];
+        assert!(a.write_vectored(&bufs).await.is_err());
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        drop(listener.accept().await.unwrap());
+        let mut failed = false;
+        for _ in 0..1000 {
+            if client.write_vectored(&bufs).await.is_err()
+                || client.write_all(&[0; 512]).await.is_err()
+            {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed, "writes to a closed TCP peer eventually fail");
+    });
+}
