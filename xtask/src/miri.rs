@@ -6,9 +6,38 @@
 
 use crate::step::Result;
 
-/// `(package, test filter)` pairs run under Miri. Empty until a crate has unsafe task or
-/// queue code.
-const SUITES: &[(&str, &str)] = &[];
+/// `(package, test filter)` pairs run under Miri, each chosen to finish in a minute or two.
+const SUITES: &[(&str, &str)] = &[
+    // Raw task, state word, waker vtable, JoinHandle and the owned-task list.
+    ("eddy-executor", "task::"),
+    // The work-stealing ring buffer (push, pop, steal, overflow).
+    ("eddy-executor", "multi_thread::queue::"),
+    // The waker slot's unsafe cell (register, take, wake).
+    ("eddy-timer", "atomic_waker"),
+];
+
+/// Variables `cargo xtask` inherits from the pinned toolchain's cargo; left in place they
+/// would make `cargo +nightly miri` build with the stable compiler.
+const TOOLCHAIN_VARS: &[&str] = &[
+    "CARGO",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_WRAPPER",
+    "RUSTUP_TOOLCHAIN",
+    "CARGO_MANIFEST_DIR",
+    "CARGO_PKG_NAME",
+    "RUSTFLAGS",
+];
+
+/// A `cargo +nightly ...` command with the stable toolchain's variables cleared.
+fn nightly_cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new("cargo");
+    for var in TOOLCHAIN_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.arg("+nightly");
+    cmd
+}
 
 pub(crate) fn run() -> Result {
     if SUITES.is_empty() {
@@ -19,11 +48,9 @@ pub(crate) fn run() -> Result {
     for (krate, filter) in SUITES {
         crate::step::run(
             &format!("miri {krate}"),
-            std::process::Command::new("cargo")
+            nightly_cargo()
                 .current_dir(crate::step::root())
-                .args([
-                    "+nightly", "miri", "test", "-p", krate, "--lib", "--", filter,
-                ]),
+                .args(["miri", "test", "-p", krate, "--lib", "--", filter]),
         )?;
     }
     Ok(())
@@ -32,8 +59,8 @@ pub(crate) fn run() -> Result {
 /// Installs the nightly toolchain's `miri` and `rust-src` components if they are missing.
 fn ensure_miri() -> Result {
     let name = "miri: install";
-    let have = std::process::Command::new("cargo")
-        .args(["+nightly", "miri", "--version"])
+    let have = nightly_cargo()
+        .args(["miri", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
     if have {
@@ -41,20 +68,19 @@ fn ensure_miri() -> Result {
     }
     crate::step::run(
         name,
-        std::process::Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-            "--component",
-            "miri",
-            "--component",
-            "rust-src",
-        ]),
+        std::process::Command::new("rustup")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .args([
+                "toolchain",
+                "install",
+                "nightly",
+                "--profile",
+                "minimal",
+                "--component",
+                "miri",
+                "--component",
+                "rust-src",
+            ]),
     )?;
-    crate::step::run(
-        "miri: setup",
-        std::process::Command::new("cargo").args(["+nightly", "miri", "setup"]),
-    )
+    crate::step::run("miri: setup", nightly_cargo().args(["miri", "setup"]))
 }

@@ -1,0 +1,497 @@
+//! The current-thread scheduler: every task runs on the thread that calls `block_on`.
+//!
+//! # Protocol
+//!
+//! - `local`: the run queue, touched only by the owning thread (a `RefCell`). A wake on the
+//!   owning thread while `block_on` runs (or while the driver dispatches wakers from inside
+//!   `park`) pushes here and needs no unpark: the loop looks at `local` before parking.
+//! - `inject`: a mutex-protected queue for wakes and spawns from anywhere else, followed by
+//!   an unpark of the driver. The pop side checks `inject_len` first to skip the lock; a
+//!   push it misses is covered by the unpark, which the next park consumes.
+//! - The `block_on` future has its own waker (`MainWaker`): it sets `woken` and unparks.
+//! - Shutdown (drop): close the owned list, cancel every task on this thread (their futures
+//!   drop here, which is what lets `!Send` futures live in this scheduler), then drain both
+//!   queues and close `inject` so late wakes only release their reference.
+//! - Every `inject_tick`-th task comes from `inject` first, so remote wakes are not starved
+//!   by a local queue that never empties; every `driver_tick` tasks the driver is polled
+//!   with a zero timeout so I/O readiness is not starved either.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::Location;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::coop;
+use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
+use crate::loom::sync::{Arc, Mutex};
+use crate::park::{Park, ThreadParker, Unpark};
+use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
+
+/// Tasks run between two looks at the inject queue first.
+const INJECT_INTERVAL: u32 = 31;
+/// Run-queue capacity kept once the queue drains; beyond it the buffer shrinks.
+const RETAINED_QUEUE_CAPACITY: usize = 4096;
+/// Tasks run between two zero-timeout polls of the driver.
+const DRIVER_INTERVAL: u32 = 61;
+
+/// A single-threaded runtime: `block_on` drives one future and every spawned task on the
+/// calling thread, parking in the driver `P` when nothing is runnable.
+///
+/// ```
+/// use eddy_executor::CurrentThread;
+///
+/// let rt = CurrentThread::new();
+/// let sum = rt.block_on(async {
+///     let a = eddy_executor::current_thread::spawn_local(async { 20 });
+///     let b = eddy_executor::current_thread::spawn_local(async { 22 });
+///     a.await.unwrap() + b.await.unwrap()
+/// });
+/// assert_eq!(sum, 42);
+/// ```
+pub struct CurrentThread<P: Park = ThreadParker> {
+    local: Local,
+    driver: RefCell<P>,
+    /// Not `Send`: `!Send` tasks live here and are dropped by this thread.
+    _not_send: PhantomData<*const ()>,
+}
+
+/// The owning thread's view: the run queue and the shared state.
+struct Local {
+    shared: Arc<Shared>,
+    queue: RefCell<VecDeque<Notified>>,
+}
+
+/// The state other threads (wakers, handles) reach.
+struct Shared {
+    owned: OwnedTasks,
+    inject: Mutex<Inject>,
+    /// Length of `inject.queue`, to skip the lock when empty (Relaxed: a missed push is
+    /// covered by the unpark that follows it).
+    inject_len: AtomicUsize,
+    /// std's `Arc`: `Waker::from` needs it, and it holds no state loom must see.
+    main: std::sync::Arc<MainWaker>,
+    unpark: Box<dyn Unpark>,
+}
+
+struct Inject {
+    queue: VecDeque<Notified>,
+    closed: bool,
+}
+
+/// The waker of the future passed to `block_on`.
+struct MainWaker {
+    woken: AtomicBool,
+    unpark: Box<dyn Unpark>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        // Release: pairs with the Acquire swap in `block_on`, which then sees whatever the
+        // waker wrote before waking.
+        self.woken.store(true, Release);
+        // On the runtime's own thread `block_on` is running (or the driver is dispatching
+        // from inside `park`): it checks `woken` before it parks again, so the unpark (an
+        // eventfd write with a reactor driver) is skipped.
+        let me: *const MainWaker = std::sync::Arc::as_ptr(self);
+        let on_thread = CURRENT.with(|c| {
+            // SAFETY: CURRENT is non-null only while the `Enter` guard of a live `Local`
+            // exists on this thread.
+            unsafe { c.get().as_ref() }
+                .is_some_and(|l| std::ptr::eq(std::sync::Arc::as_ptr(&l.shared.main), me))
+        });
+        if !on_thread {
+            self.unpark.unpark();
+        }
+    }
+}
+
+#[cfg(not(eddy_loom))]
+thread_local! {
+    /// The `Local` of the runtime whose `block_on` runs on this thread, if any.
+    static CURRENT: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
+}
+
+// loom runs model threads on one OS thread, so std's thread-locals would be shared.
+#[cfg(eddy_loom)]
+loom::thread_local! {
+    static CURRENT: Cell<*const Local> = Cell::new(std::ptr::null());
+}
+
+/// A thread-safe handle to a [`CurrentThread`] runtime, for spawning `Send` tasks from
+/// anywhere.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl CurrentThread<ThreadParker> {
+    /// A runtime with no I/O driver: it parks on a condition variable.
+    pub fn new() -> CurrentThread<ThreadParker> {
+        CurrentThread::with_driver(ThreadParker::new())
+    }
+}
+
+impl Default for CurrentThread<ThreadParker> {
+    fn default() -> Self {
+        CurrentThread::new()
+    }
+}
+
+impl<P: Park> CurrentThread<P> {
+    /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...).
+    pub fn with_driver(driver: P) -> CurrentThread<P> {
+        let main = std::sync::Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            unpark: Box::new(driver.unpark()),
+        });
+        let shared = Arc::new(Shared {
+            owned: OwnedTasks::new(),
+            inject: Mutex::new(Inject {
+                queue: VecDeque::new(),
+                closed: false,
+            }),
+            inject_len: AtomicUsize::new(0),
+            main,
+            unpark: Box::new(driver.unpark()),
+        });
+        CurrentThread {
+            local: Local {
+                shared,
+                queue: RefCell::new(VecDeque::new()),
+            },
+            driver: RefCell::new(driver),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A handle for spawning from other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.local.shared.clone(),
+        }
+    }
+
+    /// Spawns a `Send` task; it runs when `block_on` next drives the runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.local
+            .spawn_local_with(Builder::new(), future, Location::caller())
+    }
+
+    /// Spawns a task that need not be `Send`; it is polled and dropped on this thread only.
+    #[track_caller]
+    pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.local
+            .spawn_local_with(Builder::new(), future, Location::caller())
+    }
+
+    /// [`spawn_local`](Self::spawn_local) with options.
+    #[track_caller]
+    pub fn spawn_local_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.local
+            .spawn_local_with(builder, future, Location::caller())
+    }
+
+    /// A snapshot of every live task (the facade's task dump).
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.local.shared.owned.snapshot()
+    }
+
+    /// How many tasks are alive (spawned and not yet complete).
+    pub fn live_tasks(&self) -> usize {
+        self.local.shared.owned.len()
+    }
+
+    /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
+    ///
+    /// # Panics
+    /// When called from inside another `block_on` on the same thread (a task cannot block
+    /// its own scheduler: spawn it instead). A panic of `future` itself propagates.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let mut driver = self
+            .driver
+            .try_borrow_mut()
+            .expect("CurrentThread::block_on called re-entrantly; spawn the future instead");
+        let _enter = Enter::new(&self.local);
+        let shared = &self.local.shared;
+        let waker = Waker::from(shared.main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        shared.main.woken.store(true, Relaxed);
+        let mut tick: u32 = 0;
+        loop {
+            // Acquire: pairs with MainWaker's Release store.
+            if shared.main.woken.swap(false, Acquire)
+                && let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx))
+            {
+                return out;
+            }
+            crate::task::clock::reset();
+            let mut ran = 0;
+            while ran < DRIVER_INTERVAL {
+                tick = tick.wrapping_add(1);
+                let Some(task) = self.local.next_task(tick) else {
+                    break;
+                };
+                coop::budgeted(|| task.run());
+                ran += 1;
+                if shared.main.woken.load(Relaxed) {
+                    break;
+                }
+            }
+            if ran == DRIVER_INTERVAL || shared.main.woken.load(Relaxed) {
+                driver.park_timeout(Duration::ZERO);
+                crate::task::clock::reset();
+            } else if ran == 0 {
+                driver.park();
+                crate::task::clock::reset();
+            }
+        }
+    }
+}
+
+impl<P: Park> Drop for CurrentThread<P> {
+    fn drop(&mut self) {
+        let _enter = Enter::new(&self.local);
+        let shared = &self.local.shared;
+        for task in shared.owned.close_and_drain() {
+            task.shutdown();
+        }
+        self.local.queue.borrow_mut().clear();
+        let drained = {
+            let mut inject = shared.inject.lock().unwrap();
+            inject.closed = true;
+            std::mem::take(&mut inject.queue)
+        };
+        drop(drained);
+    }
+}
+
+impl Local {
+    fn spawn_local_with<F>(
+        &self,
+        builder: Builder<'_>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let (join, notified) =
+            self.shared
+                .owned
+                .bind(future, self.shared.clone(), builder, location);
+        if let Some(n) = notified {
+            // We are on the owning thread (`Local` is reached only from there), so the task
+            // goes straight to the local queue, in spawn order with the tasks it will run
+            // beside, whether or not `block_on` is running.
+            self.queue.borrow_mut().push_back(n);
+        }
+        join
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Notified> {
+        if tick.is_multiple_of(INJECT_INTERVAL) {
+            self.shared
+                .pop_inject()
+                .or_else(|| self.queue.borrow_mut().pop_front())
+        } else {
+            let local = {
+                let mut queue = self.queue.borrow_mut();
+                let task = queue.pop_front();
+                if task.is_none() && queue.capacity() > RETAINED_QUEUE_CAPACITY {
+                    // A burst of spawns (a million at once) must not pin its queue's memory
+                    // for the runtime's lifetime.
+                    queue.shrink_to(RETAINED_QUEUE_CAPACITY);
+                }
+                task
+            };
+            local.or_else(|| self.shared.pop_inject())
+        }
+    }
+}
+
+impl Shared {
+    fn pop_inject(&self) -> Option<Notified> {
+        if self.inject_len.load(Relaxed) == 0 {
+            return None;
+        }
+        let mut inject = self.inject.lock().unwrap();
+        let task = inject.queue.pop_front();
+        self.inject_len.store(inject.queue.len(), Relaxed);
+        task
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        self.as_ref().schedule(task);
+    }
+
+    fn release(&self, task: &RawTask) -> bool {
+        self.owned.remove(task)
+    }
+}
+
+impl Shared {
+    fn schedule(&self, task: Notified) {
+        let task = match CURRENT.with(|c| {
+            let cur = c.get();
+            // SAFETY: CURRENT is non-null only while the `Enter` guard of a live `Local`
+            // exists on this thread, and that `Local` outlives the guard.
+            match unsafe { cur.as_ref() } {
+                Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
+                    local.queue.borrow_mut().push_back(task);
+                    None
+                }
+                _ => Some(task),
+            }
+        }) {
+            None => return,
+            Some(t) => t,
+        };
+        let mut inject = self.inject.lock().unwrap();
+        if inject.closed {
+            drop(inject);
+            drop(task);
+            return;
+        }
+        inject.queue.push_back(task);
+        self.inject_len.store(inject.queue.len(), Relaxed);
+        drop(inject);
+        self.unpark.unpark();
+    }
+}
+
+/// Marks this thread as running `local`'s scheduler; restores the previous mark on drop.
+struct Enter {
+    prev: *const Local,
+}
+
+impl Enter {
+    fn new(local: &Local) -> Enter {
+        let prev = CURRENT.with(|c| c.replace(local));
+        Enter { prev }
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.prev));
+    }
+}
+
+impl Handle {
+    /// Spawns a `Send` task onto the runtime from any thread.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(Builder::new(), future, Location::caller())
+    }
+
+    /// [`spawn`](Self::spawn) with options (a name).
+    #[track_caller]
+    pub fn spawn_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_inner(builder, future, Location::caller())
+    }
+
+    fn spawn_inner<F>(
+        &self,
+        builder: Builder<'_>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) =
+            self.shared
+                .owned
+                .bind(future, self.shared.clone(), builder, location);
+        if let Some(n) = notified {
+            self.shared.schedule(n);
+        }
+        join
+    }
+
+    /// A snapshot of every live task.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.shared.owned.snapshot()
+    }
+
+    /// How many tasks are alive.
+    pub fn live_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("live_tasks", &self.live_tasks())
+            .finish()
+    }
+}
+
+impl<P: Park> std::fmt::Debug for CurrentThread<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentThread")
+            .field("live_tasks", &self.live_tasks())
+            .finish()
+    }
+}
+
+/// Spawns a `!Send` task onto the current-thread runtime whose `block_on` is running on
+/// this thread.
+///
+/// # Panics
+/// When no [`CurrentThread::block_on`] is running on this thread; call
+/// [`CurrentThread::spawn_local`] on the runtime instead.
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let location = Location::caller();
+    let cur = CURRENT.with(Cell::get);
+    // SAFETY: non-null only while a live `Local`'s `Enter` guard is on this thread (see
+    // `Shared::schedule`); we use it before returning to the caller.
+    let local = unsafe { cur.as_ref() }
+        .expect("eddy_executor::current_thread::spawn_local called outside CurrentThread::block_on; use CurrentThread::spawn_local");
+    local.spawn_local_with(Builder::new(), future, location)
+}
+
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;
+#[cfg(all(test, not(eddy_loom)))]
+mod tests;

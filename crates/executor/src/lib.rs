@@ -1,0 +1,39 @@
+//! eddy's task executor: raw tasks, `JoinHandle` and cancellation, a current-thread
+//! scheduler, a work-stealing multi-thread scheduler and a blocking pool.
+//!
+//! The executor knows nothing of I/O or time: a scheduler sleeps through the [`Park`]
+//! driver trait, so it runs with eddy's reactor, another one, or none ([`ThreadParker`]).
+//!
+//! ```
+//! use eddy_executor::{CurrentThread, JoinError};
+//!
+//! let rt = CurrentThread::new();
+//! let out = rt.block_on(async {
+//!     // asyncio's create_task / await task
+//!     let answer = eddy_executor::current_thread::spawn_local(async { 6 * 7 });
+//!     // asyncio's task.cancel() / CancelledError
+//!     let forever = eddy_executor::current_thread::spawn_local(std::future::pending::<()>());
+//!     forever.abort();
+//!     assert!(matches!(forever.await, Err(JoinError::Cancelled)));
+//!     answer.await.unwrap()
+//! });
+//! assert_eq!(out, 42);
+//! ```
+//!
+//! Design notes, the task layout and what loom and Miri check: `docs/executor.md`.
+
+mod loom;
+
+pub mod blocking;
+pub mod coop;
+pub mod current_thread;
+pub mod multi_thread;
+pub mod park;
+mod task;
+
+pub use blocking::BlockingPool;
+pub use coop::yield_now;
+pub use current_thread::CurrentThread;
+pub use multi_thread::MultiThread;
+pub use park::{Park, ThreadParker, Unpark};
+pub use task::{AbortHandle, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState};

@@ -1,0 +1,66 @@
+//! loom: the LIFO slot and the idle protocol of the multi-thread scheduler.
+
+use std::ptr;
+
+use super::worker::take_lifo;
+use super::*;
+use crate::loom::thread;
+use crate::task::mock::{Mock, SpawnMock};
+
+fn worker_shared() -> WorkerShared {
+    WorkerShared {
+        queue: queue::Local::new(),
+        lifo: AtomicPtr::new(ptr::null_mut()),
+        parker: ThreadParker::new().unpark(),
+        unparked: AtomicBool::new(false),
+    }
+}
+
+/// The owner takes its LIFO slot while a thief steals it: exactly one of them gets the task.
+#[test]
+fn lifo_slot_owner_vs_thief() {
+    loom::model(|| {
+        let s = Mock::new();
+        let _h = s.spawn(async {});
+        let task = s.queue.lock().unwrap().pop_front().unwrap();
+        let w = Arc::new(worker_shared());
+        w.lifo.swap(task.into_raw_ptr(), SeqCst);
+        let w2 = w.clone();
+        let thief = thread::spawn(move || take_lifo(&w2).is_some());
+        let owner = take_lifo(&w).is_some();
+        let stolen = thief.join().unwrap();
+        assert!(owner ^ stolen, "the task was taken exactly once");
+        s.shutdown();
+    });
+}
+
+/// A producer publishes work and notifies while a worker goes to sleep: the worker either
+/// sees the work in its re-check or is popped from the sleepers and unparked.
+#[test]
+fn idle_protocol_no_lost_wakeup() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(2));
+        let work = Arc::new(AtomicBool::new(false));
+        let mut parker = ThreadParker::new();
+        let unpark = parker.unpark();
+        let (idle2, work2) = (idle.clone(), work.clone());
+        let producer = thread::spawn(move || {
+            work2.store(true, SeqCst);
+            if let Some(id) = idle2.worker_to_notify() {
+                assert_eq!(id, 0);
+                unpark.unpark();
+            }
+        });
+        idle.register_sleeper(0);
+        idle.fence_before_recheck();
+        if !work.load(SeqCst) {
+            parker.park();
+            assert!(
+                work.load(SeqCst),
+                "woken without work: spurious wakes are allowed but the model has none"
+            );
+        }
+        idle.unregister_sleeper(0);
+        producer.join().unwrap();
+    });
+}

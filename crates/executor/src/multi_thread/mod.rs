@@ -1,0 +1,349 @@
+//! The multi-thread scheduler: N workers with work-stealing run queues.
+//!
+//! # Protocol
+//!
+//! - Each worker owns a fixed ring-buffer queue (`queue/`) and a LIFO slot (`worker.rs`);
+//!   other workers steal half a queue, or the slot, when they run dry.
+//! - Spawns and wakes from a worker thread go to that worker (LIFO slot); from anywhere
+//!   else to the global `inject` queue. Either way the producer then runs the idle
+//!   protocol (`idle.rs`), which wakes a sleeping worker unless one is already searching.
+//! - At most one sleeping worker blocks in the driver (`driver`, a `try_lock`ed mutex: I/O
+//!   and timers are polled there); the others sleep on their own `ThreadParker`.
+//! - Shutdown (drop): set `shutdown`, unpark every worker, join them. Each worker drops
+//!   what its queue and slot hold; the last one out closes the owned-task list and cancels
+//!   every task there, so futures are dropped on a worker thread, then closes `inject`.
+
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use crate::coop;
+use crate::loom::sync::atomic::Ordering::SeqCst;
+use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
+use crate::loom::sync::{Arc, Mutex};
+use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
+use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
+
+mod idle;
+mod inject;
+pub(crate) mod queue;
+mod worker;
+
+use idle::Idle;
+use inject::Inject;
+
+/// A runtime whose tasks run on a pool of worker threads that steal work from each other.
+///
+/// ```
+/// use eddy_executor::MultiThread;
+///
+/// let rt = MultiThread::new(2);
+/// let handle = rt.handle();
+/// let sum = rt.block_on(async move {
+///     let tasks: Vec<_> = (0..100u64).map(|i| handle.spawn(async move { i })).collect();
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(sum, 4950);
+/// ```
+pub struct MultiThread {
+    shared: Arc<Shared>,
+    threads: Vec<crate::loom::thread::JoinHandle<()>>,
+}
+
+/// A thread-safe handle to a [`MultiThread`] runtime.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+/// The driver behind the scheduler, object-safe.
+trait Driver: Send {
+    fn drive(&mut self);
+    fn drive_timeout(&mut self, timeout: Duration);
+}
+
+impl<P: Park + Send> Driver for P {
+    fn drive(&mut self) {
+        Park::park(self);
+    }
+
+    fn drive_timeout(&mut self, timeout: Duration) {
+        Park::park_timeout(self, timeout);
+    }
+}
+
+pub(crate) struct WorkerShared {
+    queue: queue::Local,
+    /// One `Notified` (as a pointer owning its reference) or null; see `worker.rs`.
+    lifo: AtomicPtr<crate::task::raw::Header>,
+    parker: ThreadUnparker,
+    /// Set by `unpark_worker` before it unparks; see `worker.rs`.
+    unparked: AtomicBool,
+}
+
+pub(crate) struct Shared {
+    owned: OwnedTasks,
+    inject: Inject,
+    workers: Box<[WorkerShared]>,
+    idle: Idle,
+    driver: Mutex<Box<dyn Driver>>,
+    driver_unpark: Box<dyn Unpark>,
+    /// Index + 1 of the worker parked in the driver, 0 when none.
+    driver_holder: AtomicUsize,
+    shutdown: AtomicBool,
+    running_workers: AtomicUsize,
+}
+
+impl MultiThread {
+    /// A runtime with `workers` threads (at least one) and no I/O driver.
+    pub fn new(workers: usize) -> MultiThread {
+        MultiThread::with_driver(workers, ThreadParker::new())
+    }
+
+    /// A runtime with one worker per available core.
+    pub fn with_default_workers() -> MultiThread {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        MultiThread::new(n)
+    }
+
+    /// A runtime with `workers` threads that parks in `driver` when idle.
+    ///
+    /// # Panics
+    /// When the OS refuses to start a worker thread.
+    pub fn with_driver<P: Park + Send + 'static>(workers: usize, driver: P) -> MultiThread {
+        let n = workers.max(1);
+        let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
+        let shared = Arc::new(Shared {
+            owned: OwnedTasks::new(),
+            inject: Inject::new(),
+            workers: parkers
+                .iter()
+                .map(|p| WorkerShared {
+                    queue: queue::Local::new(),
+                    lifo: AtomicPtr::new(std::ptr::null_mut()),
+                    parker: p.unpark(),
+                    unparked: AtomicBool::new(false),
+                })
+                .collect(),
+            idle: Idle::new(n),
+            driver_unpark: Box::new(driver.unpark()),
+            driver: Mutex::new(Box::new(driver)),
+            driver_holder: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            running_workers: AtomicUsize::new(n),
+        });
+        let threads = parkers
+            .into_iter()
+            .enumerate()
+            .map(|(i, parker)| {
+                let shared = shared.clone();
+                crate::loom::thread::Builder::new()
+                    .name(format!("eddy-worker-{i}"))
+                    .spawn(move || worker::run(shared, i, parker))
+                    .expect("could not start an eddy worker thread; lower the worker count or raise the process's thread limit")
+            })
+            .collect();
+        MultiThread { shared, threads }
+    }
+
+    /// A handle for spawning from anywhere.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Spawns a task onto the workers.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(&self.shared, Builder::new(), future, Location::caller())
+    }
+
+    /// A snapshot of every live task.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.shared.owned.snapshot()
+    }
+
+    /// How many tasks are alive.
+    pub fn live_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+
+    /// Runs `future` on the calling thread (not a worker) until it completes; spawned
+    /// tasks run on the workers meanwhile.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        struct ThreadWaker(ThreadUnparker);
+        impl Wake for ThreadWaker {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+            fn wake_by_ref(self: &std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let mut parker = ThreadParker::new();
+        let waker = Waker::from(std::sync::Arc::new(ThreadWaker(parker.unpark())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx)) {
+                return out;
+            }
+            parker.park();
+        }
+    }
+}
+
+impl Drop for MultiThread {
+    fn drop(&mut self) {
+        // SeqCst: pairs with the workers' loads; the unparks below make them look.
+        self.shared.shutdown.store(true, SeqCst);
+        for i in 0..self.shared.workers.len() {
+            self.shared.unpark_worker(i);
+        }
+        for t in self.threads.drain(..) {
+            // A worker only panics on a broken invariant; the panic was already reported.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Shared {
+    fn spawn<F>(
+        this: &Arc<Self>,
+        builder: Builder<'_>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (join, notified) = this.owned.bind(future, this.clone(), builder, location);
+        if let Some(n) = notified {
+            this.schedule_task(n);
+        }
+        join
+    }
+
+    fn schedule_task(&self, task: Notified) {
+        let task = worker::with_current(self, |cur| match cur {
+            Some((index, running)) => {
+                worker::schedule_local(self, index, running, task);
+                None
+            }
+            None => Some(task),
+        });
+        if let Some(task) = task
+            && self.inject.push(task)
+        {
+            self.notify_one();
+        }
+    }
+
+    /// Wakes a sleeping worker if the idle protocol says one is needed.
+    fn notify_one(&self) {
+        if let Some(id) = self.idle.worker_to_notify() {
+            self.unpark_worker(id);
+        }
+    }
+
+    fn unpark_worker(&self, id: usize) {
+        let w = &self.workers[id];
+        // SeqCst: the Dekker pair with the worker's `driver_holder` store (worker.rs).
+        w.unparked.store(true, SeqCst);
+        if self.driver_holder.load(SeqCst) == id + 1 {
+            self.driver_unpark.unpark();
+        }
+        w.parker.unpark();
+    }
+
+    /// Any task anywhere that a worker could run.
+    fn has_work(&self) -> bool {
+        // SeqCst: read after the sleeper's fence (idle.rs); pairs with the LIFO swaps.
+        !self.inject.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|w| !w.queue.is_empty() || !w.lifo.load(SeqCst).is_null())
+    }
+
+    /// Lets the driver dispatch ready I/O between ticks, if no sleeping worker holds it.
+    fn poll_driver(&self) {
+        if let Ok(mut driver) = self.driver.try_lock() {
+            driver.drive_timeout(Duration::ZERO);
+        }
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task);
+    }
+
+    fn release(&self, task: &RawTask) -> bool {
+        self.owned.remove(task)
+    }
+}
+
+impl Handle {
+    /// Spawns a task onto the workers from any thread.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(&self.shared, Builder::new(), future, Location::caller())
+    }
+
+    /// [`spawn`](Self::spawn) with options (a name).
+    #[track_caller]
+    pub fn spawn_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Shared::spawn(&self.shared, builder, future, Location::caller())
+    }
+
+    /// A snapshot of every live task.
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.shared.owned.snapshot()
+    }
+
+    /// How many tasks are alive.
+    pub fn live_tasks(&self) -> usize {
+        self.shared.owned.len()
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("multi_thread::Handle")
+            .field("live_tasks", &self.live_tasks())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for MultiThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiThread")
+            .field("workers", &self.shared.workers.len())
+            .field("live_tasks", &self.live_tasks())
+            .finish()
+    }
+}
+
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;

@@ -1,0 +1,308 @@
+//! One worker thread: its run loop, the LIFO slot, stealing, and parking.
+//!
+//! # Protocol
+//!
+//! - Order of work: every `GLOBAL_INTERVAL` (61) ticks the global queue first (fairness);
+//!   otherwise the LIFO slot (at most `MAX_LIFO_POLLS` in a row, so two tasks that keep
+//!   waking each other cannot starve the queue), then the local queue, then the global one.
+//! - A task woken by a task running on this worker goes to the LIFO slot (message-passing
+//!   latency: the receiver runs next, while the message is hot in cache); what was in the
+//!   slot moves to the local queue. A task waking itself (yield) goes to the back of the
+//!   queue instead.
+//! - The LIFO slot is an `AtomicPtr` that holds one `Notified` reference. The owner and
+//!   thieves both take it with `swap(null)`, so exactly one of them gets the task; thieves
+//!   look at it after the victim's queue, so a task parked there while its owner is stuck
+//!   in a long poll still runs elsewhere (tokio#4941).
+//! - With nothing to do, a worker searches: up to `SPIN_ROUNDS` rounds over all victims in
+//!   random order (steal half a queue, or a LIFO slot) and the global queue, spinning in
+//!   between, because a sleeping thread takes 17–19 µs to wake on these machines. Then it
+//!   sleeps following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the
+//!   others on their own thread parker.
+//! - Driver hand-off: `unpark_worker` sets the worker's `unparked` flag (SeqCst), then
+//!   unparks the driver if `driver_holder` names the worker, and always its thread parker.
+//!   A worker about to park in the driver stores `driver_holder` (SeqCst) and then checks
+//!   `unparked`: one of the two sides sees the other, so the wake is never lost.
+
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+
+use super::Shared;
+use crate::coop;
+use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::Ordering::{AcqRel, SeqCst};
+use crate::park::{Park, ThreadParker};
+use crate::task::raw::Header;
+use crate::task::{Notified, RawTask};
+
+/// Ticks between two looks at the global queue first.
+const GLOBAL_INTERVAL: u32 = 61;
+/// Consecutive LIFO-slot polls before the slot's task must queue like the others.
+const MAX_LIFO_POLLS: u32 = 3;
+/// Search rounds before sleeping.
+#[cfg(not(eddy_loom))]
+const SPIN_ROUNDS: u32 = 16;
+#[cfg(eddy_loom)]
+const SPIN_ROUNDS: u32 = 1;
+
+/// What the scheduler needs to know about the current thread.
+pub(super) struct Context {
+    shared: *const Shared,
+    index: usize,
+    /// The task being polled, to tell a yield (self-wake) from a wake of another task.
+    running: Cell<*const Header>,
+}
+
+#[cfg(not(eddy_loom))]
+thread_local! {
+    static CONTEXT: Cell<*const Context> = const { Cell::new(ptr::null()) };
+}
+
+// loom runs model threads on one OS thread, so std's thread-locals would be shared.
+#[cfg(eddy_loom)]
+loom::thread_local! {
+    static CONTEXT: Cell<*const Context> = Cell::new(ptr::null());
+}
+
+/// Runs `f` with this thread's worker index if it is a worker of `shared`.
+pub(super) fn with_current<R>(
+    shared: &Shared,
+    f: impl FnOnce(Option<(usize, *const Header)>) -> R,
+) -> R {
+    let cx = CONTEXT.with(Cell::get);
+    // SAFETY: CONTEXT is non-null only while `run` (below) is on this thread's stack, and
+    // the Context it points at lives in that frame.
+    match unsafe { cx.as_ref() } {
+        Some(cx) if ptr::eq(cx.shared, shared) => f(Some((cx.index, cx.running.get()))),
+        _ => f(None),
+    }
+}
+
+struct Core {
+    index: usize,
+    tick: u32,
+    lifo_polls: u32,
+    searching: bool,
+    rng: u32,
+    parker: ThreadParker,
+}
+
+/// The worker thread's body.
+pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
+    let cx = Context {
+        shared: Arc::as_ptr(&shared),
+        index,
+        running: Cell::new(ptr::null()),
+    };
+    let prev = CONTEXT.with(|c| c.replace(&cx));
+    let mut core = Core {
+        index,
+        tick: 0,
+        lifo_polls: 0,
+        searching: false,
+        rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+        parker,
+    };
+    // SeqCst: pairs with the store in `MultiThread::drop`, which then unparks everyone.
+    while !shared.shutdown.load(SeqCst) {
+        if let Some(task) = core.next_task(&shared) {
+            core.run_task(&shared, &cx, task);
+            continue;
+        }
+        crate::task::clock::reset();
+        if let Some(task) = core.search(&shared) {
+            crate::task::clock::reset();
+            core.run_task(&shared, &cx, task);
+            continue;
+        }
+        core.sleep(&shared);
+        crate::task::clock::reset();
+    }
+    core.shutdown(&shared);
+    CONTEXT.with(|c| c.set(prev));
+}
+
+impl Core {
+    fn run_task(&mut self, shared: &Shared, cx: &Context, task: Notified) {
+        if self.searching {
+            self.searching = false;
+            if shared.idle.stop_searching() {
+                shared.notify_one();
+            }
+        }
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick.is_multiple_of(GLOBAL_INTERVAL) {
+            shared.poll_driver();
+            crate::task::clock::reset();
+        }
+        cx.running.set(task.0.header_ptr().as_ptr());
+        coop::budgeted(|| task.run());
+        cx.running.set(ptr::null());
+    }
+
+    fn next_task(&mut self, shared: &Shared) -> Option<Notified> {
+        let me = &shared.workers[self.index];
+        if self.tick.is_multiple_of(GLOBAL_INTERVAL)
+            && let Some(t) = shared.inject.pop()
+        {
+            return Some(t);
+        }
+        if let Some(t) = take_lifo(me) {
+            if self.lifo_polls < MAX_LIFO_POLLS {
+                self.lifo_polls += 1;
+                return Some(t);
+            }
+            // SAFETY: this thread owns its queue.
+            unsafe { me.queue.push(t, &shared.inject) };
+        }
+        self.lifo_polls = 0;
+        // SAFETY: this thread owns its queue.
+        unsafe { me.queue.pop() }.or_else(|| shared.inject.pop())
+    }
+
+    fn search(&mut self, shared: &Shared) -> Option<Notified> {
+        if !self.searching {
+            if !shared.idle.try_search() {
+                return shared.inject.pop();
+            }
+            self.searching = true;
+        }
+        let n = shared.workers.len();
+        let me = &shared.workers[self.index];
+        for round in 0..SPIN_ROUNDS {
+            let start = self.next_rand() as usize % n;
+            for i in 0..n {
+                let victim = (start + i) % n;
+                if victim == self.index {
+                    continue;
+                }
+                let v = &shared.workers[victim];
+                // SAFETY: we own `me.queue`, it is not the victim's, and it is empty (we
+                // only search after `next_task` found nothing).
+                if let Some(t) = unsafe { v.queue.steal_into(&me.queue) } {
+                    return Some(t);
+                }
+                if let Some(t) = take_lifo(v) {
+                    return Some(t);
+                }
+            }
+            if let Some(t) = shared.inject.pop() {
+                return Some(t);
+            }
+            // SeqCst: pairs with the store in `MultiThread::drop`.
+            if shared.shutdown.load(SeqCst) {
+                return None;
+            }
+            for _ in 0..(1 << round.min(6)) {
+                crate::loom::hint::spin_loop();
+            }
+        }
+        None
+    }
+
+    fn sleep(&mut self, shared: &Shared) {
+        if self.searching {
+            self.searching = false;
+            shared.idle.stop_searching();
+        }
+        let idle = &shared.idle;
+        idle.register_sleeper(self.index);
+        idle.fence_before_recheck();
+        // SeqCst: pairs with the store in `MultiThread::drop` (checked after the fence, like work).
+        if shared.has_work() || shared.shutdown.load(SeqCst) {
+            if !idle.unregister_sleeper(self.index) {
+                self.searching = true;
+            }
+            return;
+        }
+        let me = &shared.workers[self.index];
+        match shared.driver.try_lock() {
+            Ok(mut driver) => {
+                // SeqCst: the Dekker pair with `unpark_worker` (module doc): publish, then check the flag.
+                shared.driver_holder.store(self.index + 1, SeqCst);
+                if !me.unparked.load(SeqCst) {
+                    driver.drive();
+                }
+                shared.driver_holder.store(0, SeqCst);
+            }
+            Err(_) => self.parker.park(),
+        }
+        // SeqCst: the flag's wake is consumed; pairs with `unpark_worker`'s store.
+        me.unparked.store(false, SeqCst);
+        if !idle.unregister_sleeper(self.index) {
+            // A producer popped us and counted us as searching.
+            self.searching = true;
+        }
+    }
+
+    /// Drops what this worker still holds; the last worker out cancels every task.
+    fn shutdown(&mut self, shared: &Shared) {
+        if self.searching {
+            self.searching = false;
+            shared.idle.stop_searching();
+        }
+        let me = &shared.workers[self.index];
+        drop(take_lifo(me));
+        // SAFETY: this thread owns its queue.
+        while let Some(t) = unsafe { me.queue.pop() } {
+            drop(t);
+        }
+        // AcqRel: the last worker acquires every other worker's drained queue (their releases).
+        if shared.running_workers.fetch_sub(1, AcqRel) == 1 {
+            for task in shared.owned.close_and_drain() {
+                task.shutdown();
+            }
+            drop(take_lifo(me));
+            // SAFETY: as above.
+            while let Some(t) = unsafe { me.queue.pop() } {
+                drop(t);
+            }
+            drop(shared.inject.close());
+        }
+    }
+
+    fn next_rand(&mut self) -> u32 {
+        // xorshift32: cheap, and only spreads thieves over victims.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+}
+
+/// Takes the task in `worker`'s LIFO slot, if any (owner or thief).
+pub(super) fn take_lifo(worker: &super::WorkerShared) -> Option<Notified> {
+    // AcqRel: pairs with the swap in `schedule_local` that put the task there.
+    let p = worker.lifo.swap(ptr::null_mut(), AcqRel);
+    let p = NonNull::new(p)?;
+    // SAFETY: a non-null slot holds a task pointer with its queued reference, which the
+    // swap moved to us.
+    Some(unsafe { Notified::from_raw(RawTask::from_raw(p)) })
+}
+
+/// Schedules `task` from worker `index` of `shared` (called on that worker's thread).
+pub(super) fn schedule_local(
+    shared: &Shared,
+    index: usize,
+    running: *const Header,
+    task: Notified,
+) {
+    let me = &shared.workers[index];
+    if ptr::eq(task.0.header_ptr().as_ptr(), running) {
+        // A yield: behind everything else.
+        // SAFETY: we are worker `index`'s thread.
+        unsafe { me.queue.push(task, &shared.inject) };
+    } else {
+        let raw = task.into_raw_ptr();
+        // AcqRel: publishes the task to a thief's or our own later swap.
+        let prev = me.lifo.swap(raw, AcqRel);
+        if let Some(prev) = NonNull::new(prev) {
+            // SAFETY: the slot held a queued reference, now ours.
+            let prev = unsafe { Notified::from_raw(RawTask::from_raw(prev)) };
+            // SAFETY: as above.
+            unsafe { me.queue.push(prev, &shared.inject) };
+        }
+    }
+    shared.notify_one();
+}

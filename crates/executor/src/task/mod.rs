@@ -1,0 +1,27 @@
+//! Tasks: the raw allocation, its state machine, wakers, `JoinHandle` and metadata.
+//!
+//! Schedulers see a task as a [`Notified`] in a queue and a [`RawTask`] in their
+//! [`OwnedTasks`]; users see a [`JoinHandle`]. The protocol binding them is in `state.rs`.
+
+pub(crate) mod clock;
+mod error;
+mod harness;
+mod id;
+mod join;
+pub(crate) mod list;
+pub(crate) mod raw;
+pub(crate) mod state;
+mod waker;
+
+pub use error::JoinError;
+pub use id::{Builder, TaskId, TaskInfo, TaskState};
+pub use join::{AbortHandle, JoinHandle};
+pub(crate) use list::OwnedTasks;
+pub(crate) use raw::{Notified, RawTask, Schedule};
+
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;
+#[cfg(test)]
+pub(crate) mod mock;
+#[cfg(all(test, not(eddy_loom)))]
+mod tests;

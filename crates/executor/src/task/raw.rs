@@ -1,0 +1,244 @@
+//! The task's single allocation: the header every queue and waker points at, and the typed
+//! cell behind it.
+//!
+//! `Cell<F, S>` is `#[repr(C)]` with the [`Header`] first, so a `NonNull<Header>` is also a
+//! pointer to the whole cell; the header's vtable recovers `F` and `S` when the typed code
+//! runs. Field ownership is set by the state word (see `state.rs`); the owned-task links are
+//! guarded by the owning [`OwnedTasks`](super::list::OwnedTasks) lock.
+
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+use crate::loom::cell::TrackedCell;
+use crate::loom::sync::atomic::{AtomicU32, AtomicU64};
+
+use super::harness;
+use super::id::TaskId;
+use super::state::State;
+
+/// The scheduler a task belongs to, as the task sees it.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// Queues a task that became runnable. Takes over the `Notified`'s reference.
+    fn schedule(&self, task: Notified);
+
+    /// Removes a completed task from the scheduler's owned-task list. Returns `true` when
+    /// it was there, handing the list's reference to the caller.
+    fn release(&self, task: &RawTask) -> bool;
+}
+
+/// The part of a task every queue, waker and handle can see without knowing its types.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Flags and reference count; see `state.rs`.
+    pub(crate) state: State,
+    /// The typed operations for this task's future and scheduler.
+    pub(crate) vtable: &'static Vtable,
+    /// Unique for the life of the process.
+    pub(crate) id: TaskId,
+    /// Where `spawn` was called.
+    pub(crate) location: &'static Location<'static>,
+    /// Neighbours in the owned-task list; guarded by that list's lock.
+    pub(crate) links: TrackedCell<Links>,
+    /// Nanoseconds spent inside `poll`. Written by the poller, read by snapshots (Relaxed:
+    /// a statistic, not a synchronisation point).
+    pub(crate) busy_ns: AtomicU64,
+    /// Number of polls so far; same discipline as `busy_ns`.
+    pub(crate) polls: AtomicU32,
+    /// Whether the task is in its owned-task list; guarded by that list's lock.
+    pub(crate) listed: TrackedCell<bool>,
+}
+
+/// Intrusive doubly linked list pointers.
+#[derive(Default)]
+pub(crate) struct Links {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+}
+
+/// The typed operations of one `Cell<F, S>`.
+pub(crate) struct Vtable {
+    /// Runs the task once (consumes a `Notified` reference).
+    pub(crate) poll: unsafe fn(NonNull<Header>),
+    /// Hands a `Notified` to the task's scheduler (consumes a reference).
+    pub(crate) schedule: unsafe fn(NonNull<Header>),
+    /// Frees the allocation (reference count reached zero).
+    pub(crate) dealloc: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*mut Poll<Result<T, JoinError>>` or registers the waker.
+    pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// The `JoinHandle` is dropped (consumes its reference).
+    pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
+    /// Runtime shutdown: drops the future if nobody runs it (consumes the list's reference).
+    pub(crate) shutdown: unsafe fn(NonNull<Header>),
+}
+
+/// The future, or what it left behind.
+pub(crate) enum Stage<F: Future> {
+    Running(F),
+    Done(F::Output),
+    /// Boxed twice so the stage stays two words for small futures: a thin pointer here.
+    Panicked(Box<Box<dyn std::any::Any + Send + 'static>>),
+    Cancelled,
+    Consumed,
+}
+
+/// The whole task allocation.
+#[repr(C)]
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) header: Header,
+    pub(crate) scheduler: S,
+    /// Owned as `state.rs` says: by the `JoinHandle` while `JOIN_WAKER` is clear and the
+    /// task is not complete, by the task while `JOIN_WAKER` is set.
+    pub(crate) join_waker: TrackedCell<Option<Waker>>,
+    /// Owned by the `RUNNING` holder until `COMPLETE`, then by the output's reader.
+    pub(crate) stage: TrackedCell<Stage<F>>,
+}
+
+/// An untyped, counted pointer to a task. It does not own a reference by itself: the
+/// wrappers ([`Notified`], the `JoinHandle`, wakers, the owned list) do.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct RawTask {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: a RawTask is an address; every access through it follows the state-word protocol,
+// which hands the future and output between threads with AcqRel. Futures that are not Send
+// never reach another thread: only `spawn_local` creates them, and its scheduler polls and
+// drops them on its own thread (wakes from elsewhere only push the pointer to a queue).
+unsafe impl Send for RawTask {}
+// SAFETY: as above; shared access is limited to the atomic header fields.
+unsafe impl Sync for RawTask {}
+
+impl RawTask {
+    /// Allocates a task holding `future`, in the initial state of `state.rs` (three
+    /// references: owned list, `JoinHandle`, first `Notified`).
+    pub(crate) fn new<F, S>(
+        future: F,
+        scheduler: S,
+        id: TaskId,
+        location: &'static Location<'static>,
+    ) -> RawTask
+    where
+        F: Future + 'static,
+        S: Schedule,
+    {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: State::new(),
+                vtable: harness::vtable::<F, S>(),
+                id,
+                location,
+                links: TrackedCell::new(Links::default()),
+                busy_ns: AtomicU64::new(0),
+                polls: AtomicU32::new(0),
+                listed: TrackedCell::new(false),
+            },
+            scheduler,
+            join_waker: TrackedCell::new(None),
+            stage: TrackedCell::new(Stage::Running(future)),
+        });
+        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+        RawTask { ptr }
+    }
+
+    /// # Safety
+    /// `ptr` points at a live task header.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> RawTask {
+        RawTask { ptr }
+    }
+
+    pub(crate) fn header_ptr(self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: every RawTask in circulation is backed by a reference (held by whoever
+        // handed it out), so the allocation is live while `self` is used.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn id(self) -> TaskId {
+        self.header().id
+    }
+
+    /// Runs the task once. Consumes the caller's `Notified` reference.
+    pub(crate) fn poll(self) {
+        // SAFETY: the vtable belongs to this header's cell, and the caller gives up the
+        // `Notified` reference the function consumes.
+        unsafe { (self.header().vtable.poll)(self.ptr) }
+    }
+
+    /// Hands the task to its scheduler. Consumes one reference (which becomes the queued
+    /// `Notified`'s).
+    pub(crate) fn schedule(self) {
+        // SAFETY: as in `poll`; the caller transitioned the state to NOTIFIED and owns the
+        // reference being handed over.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// Shuts the task down. Consumes the owned list's reference.
+    pub(crate) fn shutdown(self) {
+        // SAFETY: as in `poll`; the caller took the task out of its owned list and owns
+        // the list's reference.
+        unsafe { (self.header().vtable.shutdown)(self.ptr) }
+    }
+
+    /// Drops one reference, freeing the task if it was the last.
+    pub(crate) fn drop_reference(self) {
+        if self.header().state.ref_dec() {
+            // SAFETY: the count reached zero: nobody else can reach the allocation.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+}
+
+/// A task in a run queue: owns one reference and is the only way to poll a task.
+#[derive(Debug)]
+pub(crate) struct Notified(pub(crate) RawTask);
+
+impl Notified {
+    /// Runs the task once.
+    pub(crate) fn run(self) {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw.poll();
+    }
+
+    /// # Safety
+    /// `raw` must carry a reference that this `Notified` takes over, and the task must be
+    /// NOTIFIED (queued) on behalf of that reference.
+    pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
+        Notified(raw)
+    }
+}
+
+impl Drop for Notified {
+    /// A queued task dropped unrun (scheduler shutdown): only its reference goes away.
+    fn drop(&mut self) {
+        self.0.drop_reference();
+    }
+}
+
+#[cfg(not(eddy_loom))]
+const _: () = assert!(
+    std::mem::size_of::<Header>() <= 64,
+    "the task header must fit in one cache line"
+);
+
+impl Notified {
+    /// Gives up the `Notified` as a `RawTask` that still carries its reference.
+    pub(crate) fn into_raw(self) -> RawTask {
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
+    }
+
+    /// Gives up the `Notified` as a bare pointer that still owns its reference (for the
+    /// LIFO slot's `AtomicPtr`); `Notified::from_raw(RawTask::from_raw(p))` takes it back.
+    pub(crate) fn into_raw_ptr(self) -> *mut Header {
+        let p = self.0.header_ptr().as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}

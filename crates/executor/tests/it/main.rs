@@ -1,0 +1,9 @@
+//! Public-API tests of eddy-executor.
+
+mod abort;
+mod blocking;
+mod current_thread;
+mod metadata;
+mod multi_thread;
+mod panics;
+mod support;

@@ -1,0 +1,50 @@
+//! Task metadata: ids, names, spawn locations, poll counts and busy time.
+
+use eddy_executor::{Builder, CurrentThread, TaskState};
+
+use crate::support::{Gate, yield_times};
+
+#[test]
+fn snapshot_lists_live_tasks_with_metadata() {
+    let rt = CurrentThread::new();
+    let gate = Gate::default();
+    let (named, wait) = (Builder::new().name("worker-a"), gate.clone().wait());
+    let line = line!() + 1;
+    let a = rt.spawn_local_with(named, wait);
+    let b = rt.spawn(async {
+        yield_times(3).await;
+        std::future::pending::<()>().await
+    });
+    assert_ne!(a.id(), b.id());
+    // The run queue is FIFO: awaiting a task spawned last gives every queued task a turn.
+    for _ in 0..5 {
+        rt.block_on(rt.spawn(async {})).unwrap();
+    }
+    let mut tasks = rt.tasks();
+    tasks.sort_by_key(|t| t.id);
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks[0].id, a.id());
+    assert_eq!(tasks[0].name.as_deref(), Some("worker-a"));
+    assert_eq!(tasks[0].location.file(), file!());
+    assert_eq!(tasks[0].location.line(), line);
+    assert_eq!(tasks[0].state, TaskState::Idle);
+    assert_eq!(tasks[0].polls, 1);
+    assert_eq!(tasks[1].name, None);
+    assert_eq!(tasks[1].polls, 4);
+    assert!(tasks[1].busy > std::time::Duration::ZERO);
+    gate.open();
+    rt.block_on(a).unwrap();
+    assert_eq!(rt.tasks().len(), 1);
+    b.abort();
+    assert!(rt.block_on(b).unwrap_err().is_cancelled());
+    assert!(rt.tasks().is_empty());
+}
+
+#[test]
+fn scheduled_tasks_show_as_scheduled() {
+    let rt = CurrentThread::new();
+    let h = rt.spawn(async {});
+    assert_eq!(rt.tasks()[0].state, TaskState::Scheduled);
+    assert!(!h.is_finished());
+    rt.block_on(h).unwrap();
+}
