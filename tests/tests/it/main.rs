@@ -1,3 +1,4 @@
 //! eddy's cross-crate integration tests: one binary, one module per concern.
 
 mod readme;
+mod stack;
