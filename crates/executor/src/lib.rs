@@ -34,6 +34,6 @@ mod task;
 pub use blocking::BlockingPool;
 pub use coop::yield_now;
 pub use current_thread::CurrentThread;
-pub use multi_thread::MultiThread;
+pub use multi_thread::{MultiThread, MultiThreadBuilder};
 pub use park::{Park, ThreadParker, Unpark};
 pub use task::{AbortHandle, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState};

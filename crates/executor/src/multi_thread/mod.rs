@@ -117,39 +117,14 @@ impl MultiThread {
     /// # Panics
     /// When the OS refuses to start a worker thread.
     pub fn with_driver<P: Park + Send + 'static>(workers: usize, driver: P) -> MultiThread {
-        let n = workers.max(1);
-        let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
-        let shared = Arc::new(Shared {
-            owned: OwnedTasks::new(),
-            inject: Inject::new(),
-            workers: parkers
-                .iter()
-                .map(|p| WorkerShared {
-                    queue: queue::Local::new(),
-                    lifo: AtomicPtr::new(std::ptr::null_mut()),
-                    parker: p.unpark(),
-                    unparked: AtomicBool::new(false),
-                })
-                .collect(),
-            idle: Idle::new(n),
-            driver_unpark: Box::new(driver.unpark()),
-            driver: Mutex::new(Box::new(driver)),
-            driver_holder: AtomicUsize::new(0),
-            shutdown: AtomicBool::new(false),
-            running_workers: AtomicUsize::new(n),
-        });
-        let threads = parkers
-            .into_iter()
-            .enumerate()
-            .map(|(i, parker)| {
-                let shared = shared.clone();
-                crate::loom::thread::Builder::new()
-                    .name(format!("eddy-worker-{i}"))
-                    .spawn(move || worker::run(shared, i, parker))
-                    .expect("could not start an eddy worker thread; lower the worker count or raise the process's thread limit")
-            })
-            .collect();
-        MultiThread { shared, threads }
+        MultiThreadBuilder::new()
+            .worker_threads(workers)
+            .build_with_driver(driver)
+    }
+
+    /// Options for the worker threads: count, name, start and stop hooks.
+    pub fn builder() -> MultiThreadBuilder {
+        MultiThreadBuilder::new()
     }
 
     /// A handle for spawning from anywhere.
@@ -201,6 +176,124 @@ impl MultiThread {
             }
             parker.park();
         }
+    }
+}
+
+/// A hook run on a worker thread: when it starts, before any task, or as it stops.
+pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// Builds a [`MultiThread`]: how many workers, what they are called, and what runs on each
+/// worker thread before its first task and after its last (the runtime facade enters its
+/// reactor and timer contexts there).
+#[derive(Clone)]
+pub struct MultiThreadBuilder {
+    workers: usize,
+    thread_name: String,
+    on_start: Option<ThreadHook>,
+    on_stop: Option<ThreadHook>,
+}
+
+impl MultiThreadBuilder {
+    fn new() -> MultiThreadBuilder {
+        MultiThreadBuilder {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            thread_name: "eddy-worker".to_owned(),
+            on_start: None,
+            on_stop: None,
+        }
+    }
+
+    /// The number of worker threads (at least one; default: the available cores).
+    pub fn worker_threads(mut self, workers: usize) -> MultiThreadBuilder {
+        self.workers = workers.max(1);
+        self
+    }
+
+    /// The workers' thread-name prefix; worker `i` is called `{prefix}-{i}`.
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> MultiThreadBuilder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Runs `hook` on each worker thread before it runs any task.
+    pub fn on_thread_start(
+        mut self,
+        hook: impl Fn() + Send + Sync + 'static,
+    ) -> MultiThreadBuilder {
+        self.on_start = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on each worker thread after it has stopped running tasks.
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> MultiThreadBuilder {
+        self.on_stop = Some(std::sync::Arc::new(hook));
+        self
+    }
+
+    /// A runtime with no I/O driver.
+    ///
+    /// # Panics
+    /// When the OS refuses to start a worker thread.
+    pub fn build(self) -> MultiThread {
+        self.build_with_driver(ThreadParker::new())
+    }
+
+    /// A runtime that parks in `driver` when idle.
+    ///
+    /// # Panics
+    /// When the OS refuses to start a worker thread.
+    pub fn build_with_driver<P: Park + Send + 'static>(self, driver: P) -> MultiThread {
+        let n = self.workers.max(1);
+        let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
+        let shared = Arc::new(Shared {
+            owned: OwnedTasks::new(),
+            inject: Inject::new(),
+            workers: parkers
+                .iter()
+                .map(|p| WorkerShared {
+                    queue: queue::Local::new(),
+                    lifo: AtomicPtr::new(std::ptr::null_mut()),
+                    parker: p.unpark(),
+                    unparked: AtomicBool::new(false),
+                })
+                .collect(),
+            idle: Idle::new(n),
+            driver_unpark: Box::new(driver.unpark()),
+            driver: Mutex::new(Box::new(driver)),
+            driver_holder: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            running_workers: AtomicUsize::new(n),
+        });
+        let threads = parkers
+            .into_iter()
+            .enumerate()
+            .map(|(i, parker)| {
+                let shared = shared.clone();
+                let (on_start, on_stop) = (self.on_start.clone(), self.on_stop.clone());
+                crate::loom::thread::Builder::new()
+                    .name(format!("{}-{i}", self.thread_name))
+                    .spawn(move || {
+                        if let Some(hook) = on_start {
+                            hook();
+                        }
+                        worker::run(shared, i, parker);
+                        if let Some(hook) = on_stop {
+                            hook();
+                        }
+                    })
+                    .expect("could not start an eddy worker thread; lower the worker count or raise the process's thread limit")
+            })
+            .collect();
+        MultiThread { shared, threads }
+    }
+}
+
+impl std::fmt::Debug for MultiThreadBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiThreadBuilder")
+            .field("workers", &self.workers)
+            .field("thread_name", &self.thread_name)
+            .finish_non_exhaustive()
     }
 }
 

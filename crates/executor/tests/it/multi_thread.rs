@@ -273,3 +273,46 @@ fn snapshot_lists_named_tasks_on_workers() {
     gate.open();
     rt.block_on(h).unwrap();
 }
+
+#[test]
+fn builder_names_workers_and_runs_their_hooks() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let started = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let rt = {
+        let (started, stopped) = (Arc::clone(&started), Arc::clone(&stopped));
+        eddy_executor::MultiThread::builder()
+            .worker_threads(3)
+            .thread_name("hooked")
+            .on_thread_start(move || {
+                let name = std::thread::current().name().map(str::to_owned);
+                assert!(
+                    name.is_some_and(|n| n.starts_with("hooked-")),
+                    "hook ran off a worker thread"
+                );
+                started.fetch_add(1, Ordering::SeqCst);
+            })
+            .on_thread_stop(move || {
+                stopped.fetch_add(1, Ordering::SeqCst);
+            })
+            .build()
+    };
+    let name = rt
+        .block_on(rt.spawn(async { std::thread::current().name().map(str::to_owned) }))
+        .unwrap();
+    assert!(name.is_some_and(|n| n.starts_with("hooked-")));
+    // Dropping the runtime joins the workers, so by then every hook has run.
+    drop(rt);
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        3,
+        "every worker ran the start hook"
+    );
+    assert_eq!(
+        stopped.load(Ordering::SeqCst),
+        3,
+        "every worker ran the stop hook before the runtime dropped"
+    );
+}
