@@ -1,0 +1,1 @@
+//! Combinators over several futures: `join_all` (asyncio.gather) and `race`.

@@ -1,0 +1,1 @@
+//! Signals as futures: `ctrl_c()` for graceful shutdown.

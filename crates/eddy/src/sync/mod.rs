@@ -1,0 +1,1 @@
+//! Synchronization between tasks: `oneshot`, asyncio's Future with `set_result`.
