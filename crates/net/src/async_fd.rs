@@ -75,6 +75,12 @@ impl<T: AsFd> Async<T> {
     /// As for [`Async::new`], except the missing-reactor case.
     pub fn with_handle(io: T, handle: &Handle) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
+        Async::nonblocking_with_handle(io, handle)
+    }
+
+    /// Registers `io`, whose fd the caller made non-blocking already (eddy's own sockets
+    /// are created that way), saving the two `fcntl` calls of [`Async::with_handle`].
+    pub(crate) fn nonblocking_with_handle(io: T, handle: &Handle) -> io::Result<Async<T>> {
         let registration = Registration::new(
             io.as_fd().as_raw_fd(),
             Interest::READABLE | Interest::WRITABLE,

@@ -135,3 +135,60 @@ pub(crate) fn tcp_listener(addr: std::net::SocketAddr) -> io::Result<std::net::T
     listen(&fd, Backlog::new(LISTEN_BACKLOG).map_err(io::Error::from)?)?;
     Ok(std::net::TcpListener::from(fd))
 }
+
+/// Accepts a connection as a non-blocking, close-on-exec socket in one system call where the
+/// platform allows (`accept4`), returning it with the peer's address.
+pub(crate) fn accept(listener: RawFd) -> io::Result<(OwnedFd, std::net::SocketAddr)> {
+    // SAFETY: an all-zero sockaddr_storage is a valid, empty address buffer.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    let addr_ptr = (&raw mut storage).cast::<libc::sockaddr>();
+    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    // SAFETY: `addr_ptr`/`len` describe a live, writable sockaddr_storage; the flags are valid.
+    let fd = unsafe {
+        libc::accept4(
+            listener,
+            addr_ptr,
+            &mut len,
+            libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+    };
+    #[cfg(target_os = "macos")]
+    // SAFETY: `addr_ptr`/`len` describe a live, writable sockaddr_storage.
+    let fd = unsafe { libc::accept(listener, addr_ptr, &mut len) };
+    if fd == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    #[cfg(target_os = "macos")]
+    {
+        // SAFETY: F_SETFD with FD_CLOEXEC on an open fd.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+            return Err(io::Error::last_os_error());
+        }
+        crate::async_fd::set_nonblocking(fd.as_raw_fd())?;
+        set_nosigpipe(fd.as_raw_fd())?;
+    }
+    // SAFETY: the kernel wrote a valid address of `len` bytes into `storage`.
+    let addr = unsafe {
+        <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
+            addr_ptr,
+            Some(len),
+        )
+    };
+    let addr = addr.and_then(|a| {
+        a.as_sockaddr_in()
+            .map(|v4| std::net::SocketAddr::V4((*v4).into()))
+            .or_else(|| {
+                a.as_sockaddr_in6()
+                    .map(|v6| std::net::SocketAddr::V6((*v6).into()))
+            })
+    });
+    match addr {
+        Some(addr) => Ok((fd, addr)),
+        None => Err(io::Error::other(
+            "accept returned an address that is neither IPv4 nor IPv6",
+        )),
+    }
+}

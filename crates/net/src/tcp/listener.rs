@@ -108,11 +108,9 @@ impl TcpListener {
                 self.starved_at.store(0, Ordering::Relaxed);
                 event
             };
-            match self.io.get_ref().accept() {
-                Ok((stream, peer)) => {
-                    return Poll::Ready(
-                        TcpStream::from_accepted(stream, handle).map(|s| (s, peer)),
-                    );
+            match sys::accept(self.io.as_raw_fd()) {
+                Ok((fd, peer)) => {
+                    return Poll::Ready(TcpStream::from_new_socket(fd, handle).map(|s| (s, peer)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear(event),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

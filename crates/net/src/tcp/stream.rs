@@ -47,9 +47,7 @@ impl TcpStream {
     async fn connect_one(addr: SocketAddr, handle: &Handle) -> io::Result<TcpStream> {
         let fd: OwnedFd = sys::socket(domain(&addr), libc::SOCK_STREAM)?;
         sys::start_connect(&fd, &sockaddr(addr))?;
-        let stream = TcpStream {
-            io: Async::with_handle(std::net::TcpStream::from(fd), handle)?,
-        };
+        let stream = TcpStream::from_new_socket(fd, handle)?;
         // Writable means the handshake finished, one way or the other.
         stream.io.writable().await?;
         if let Some(e) = stream.io.get_ref().take_error()? {
@@ -68,6 +66,14 @@ impl TcpStream {
     /// As for [`Async::new`].
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         TcpStream::from_accepted(stream, &Handle::current()?)
+    }
+
+    /// Wraps a socket eddy created or accepted itself: already non-blocking, close-on-exec
+    /// and (on macOS) `SO_NOSIGPIPE`.
+    pub(crate) fn from_new_socket(fd: OwnedFd, handle: &Handle) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Async::nonblocking_with_handle(std::net::TcpStream::from(fd), handle)?,
+        })
     }
 
     pub(crate) fn from_accepted(
