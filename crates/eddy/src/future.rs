@@ -1,1 +1,0 @@
-//! Combinators over several futures: `join_all` (asyncio.gather) and `race`.
