@@ -10,9 +10,9 @@ use super::children::Children;
 /// Runs every future in `futures` concurrently and returns their outputs in input order:
 /// asyncio's `await asyncio.gather(*aws)`.
 ///
-/// After the first poll, which polls every future once, only the futures whose wakers fired
-/// are polled again, so the cost of a wake-up does not grow with the number of futures.
-/// With no futures it completes at once with an empty `Vec`.
+/// The first poll polls every future once, in input order; after that only the futures
+/// whose wakers fired are polled again, so the cost of a wake-up does not grow with the
+/// number of futures. With no futures it completes at once with an empty `Vec`.
 ///
 /// There is no error short-circuit: for `Result` outputs every future still runs to the
 /// end (asyncio's default `return_exceptions=False` instead raises the first exception and

@@ -1,8 +1,10 @@
-//! `eddy::sync::oneshot` across threads and tasks.
+//! `eddy::sync::oneshot` and `Notify` across threads and tasks.
 
+use std::future::Future;
 use std::time::Duration;
 
 use eddy::future::{join_all, race};
+use eddy::sync::Notify;
 use eddy::sync::oneshot::{self, RecvError, TryRecvError};
 use eddy_executor::CurrentThread;
 
@@ -92,4 +94,42 @@ fn many_channels_between_threads_deliver_every_value() {
     let values = executor.block_on(join_all(receivers));
     producer.join().unwrap();
     assert_eq!(values, (0..2_000).map(Ok).collect::<Vec<_>>());
+}
+
+#[test]
+fn notify_one_from_another_thread_wakes_the_waiting_task() {
+    let notify = std::sync::Arc::new(Notify::new());
+    let other = std::sync::Arc::clone(&notify);
+    let notifier = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        other.notify_one();
+    });
+    CurrentThread::new().block_on(notify.notified());
+    notifier.join().unwrap();
+}
+
+#[test]
+fn notify_waiters_wakes_every_registered_waiter_once() {
+    let notify = Notify::new();
+    let woken = std::cell::Cell::new(0);
+    let waiter = || async {
+        notify.notified().await;
+        woken.set(woken.get() + 1);
+    };
+    let futures: Vec<std::pin::Pin<Box<dyn Future<Output = ()>>>> = vec![
+        Box::pin(waiter()),
+        Box::pin(waiter()),
+        Box::pin(waiter()),
+        // join_all's first poll runs in input order: the three waiters register first.
+        Box::pin(async { notify.notify_waiters() }),
+    ];
+    CurrentThread::new().block_on(join_all(futures));
+    assert_eq!(woken.get(), 3);
+    // Nothing was stored for later waiters.
+    let mut late = std::pin::pin!(notify.notified());
+    assert!(
+        late.as_mut()
+            .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+            .is_pending()
+    );
 }
