@@ -27,6 +27,7 @@ pub(crate) fn run() -> Result {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    crate::examples::run()?;
     crate::cross::run()?;
     crate::loom::run()?;
     crate::miri::run()?;

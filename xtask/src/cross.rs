@@ -12,7 +12,7 @@ const KQUEUE_TARGETS: &[&str] = &[
 ];
 
 /// Crates that contain platform code and so are checked on every target.
-const CRATES: &[&str] = &["eddy-selector", "eddy-net"];
+const CRATES: &[&str] = &["eddy-selector", "eddy-net", "eddy"];
 
 pub(crate) fn run() -> Result {
     ensure_targets()?;

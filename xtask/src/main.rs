@@ -5,6 +5,7 @@
 
 mod ci;
 mod cross;
+mod examples;
 mod loom;
 mod miri;
 mod step;
@@ -16,11 +17,12 @@ const USAGE: &str = "\
 usage: cargo xtask <job>
 
 jobs:
-  ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, kqueue cross-check,
-          loom models, Miri subset
+  ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, examples, kqueue
+          cross-check, loom models, Miri subset
   loom    run every loom model of the workspace (cfg eddy_loom)
   miri    run the unsafe task and queue tests under Miri (installs nightly miri if missing)
   cross   clippy the kqueue backend for macOS and FreeBSD targets (installs the targets)
+  examples  run every example of the eddy facade, and the echo server/client pair
   tidy    repository conventions: loom shims, SAFETY comments
 ";
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         "loom" => loom::run(),
         "miri" => miri::run(),
         "cross" => cross::run(),
+        "examples" => examples::run(),
         "tidy" => tidy::run(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -14,6 +14,8 @@ const SUITES: &[(&str, &str)] = &[
     ("eddy-executor", "multi_thread::queue::"),
     // The waker slot's unsafe cell (register, take, wake).
     ("eddy-timer", "atomic_waker"),
+    // join_all / race: children pinned in place inside a boxed slice.
+    ("eddy", "future::"),
 ];
 
 /// Variables `cargo xtask` inherits from the pinned toolchain's cargo; left in place they

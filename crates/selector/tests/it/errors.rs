@@ -1,7 +1,7 @@
 //! Bad input comes back as an `io::Error` of a documented kind, never a panic.
 
 use std::io::ErrorKind;
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::fd::AsRawFd;
 
 use eddy_selector::{Interest, Selector, Token};
 
@@ -9,8 +9,12 @@ use eddy_selector::{Interest, Selector, Token};
 fn closed_fd_is_invalid_input() {
     let selector = Selector::new().unwrap();
     let (reader, _writer) = std::io::pipe().unwrap();
-    let fd = reader.into_raw_fd();
-    // SAFETY: `fd` came from `into_raw_fd` just above and is closed exactly once.
+    // A duplicate far above the fds other test threads open, so that once closed its
+    // number stays free for the rest of the test (the kernel hands out the lowest free fd).
+    // SAFETY: F_DUPFD on an open fd; the new fd is closed exactly once below.
+    let fd = unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 10_000) };
+    assert!(fd >= 10_000, "F_DUPFD: {}", std::io::Error::last_os_error());
+    // SAFETY: `fd` is the duplicate made above, closed exactly once.
     unsafe { libc::close(fd) };
     let err = selector
         .register(fd, Token(1), Interest::READABLE)

@@ -1,0 +1,194 @@
+//! `Builder`: the flavour and settings of a new runtime.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use eddy_executor::{CurrentThread, MultiThread};
+
+use super::{EnterGuard, Flavor, Handle, Inner, Runtime, Scheduler, Spawner, context, parts};
+
+type Hook = Arc<dyn Fn() + Send + Sync>;
+
+thread_local! {
+    /// A worker's entered runtime, for the life of the worker thread.
+    static WORKER_CONTEXT: RefCell<Option<EnterGuard>> = const { RefCell::new(None) };
+}
+
+/// Options for a [`Runtime`]; from [`Runtime::builder`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = eddy::Runtime::builder()
+///     .multi_thread()
+///     .worker_threads(2)
+///     .thread_name("server")
+///     .timer_tick(Duration::from_micros(500))
+///     .build()?;
+/// let on_a_worker = rt.block_on(async {
+///     eddy::spawn(async { std::thread::current().name().map(str::to_owned) }).await.unwrap()
+/// });
+/// assert!(on_a_worker.unwrap().starts_with("server-"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Builder {
+    flavor: Flavor,
+    worker_threads: Option<usize>,
+    pub(super) timer_tick: Duration,
+    pub(super) thread_name: String,
+    pub(super) max_blocking_threads: Option<usize>,
+    on_thread_start: Option<Hook>,
+    on_thread_stop: Option<Hook>,
+}
+
+impl Builder {
+    pub(super) fn new() -> Builder {
+        Builder {
+            flavor: Flavor::CurrentThread,
+            worker_threads: None,
+            timer_tick: Duration::from_millis(1),
+            thread_name: "eddy".to_owned(),
+            max_blocking_threads: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+
+    /// One thread runs everything: the one that calls `block_on`, as in asyncio. The default.
+    pub fn current_thread(mut self) -> Builder {
+        self.flavor = Flavor::CurrentThread;
+        self
+    }
+
+    /// Tasks run on a pool of work-stealing worker threads (one per core unless
+    /// [`worker_threads`](Builder::worker_threads) says otherwise).
+    pub fn multi_thread(mut self) -> Builder {
+        self.flavor = Flavor::MultiThread;
+        self
+    }
+
+    /// The number of worker threads of a multi-thread runtime (at least 1).
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n.max(1));
+        self
+    }
+
+    /// The timer wheel's resolution: 1 ms by default, clamped into 100 µs ..= 1 s. A timer
+    /// never fires early; it fires within one tick after its deadline, plus scheduling delay.
+    pub fn timer_tick(mut self, tick: Duration) -> Builder {
+        self.timer_tick = tick;
+        self
+    }
+
+    /// The prefix of the runtime's thread names: workers are `{name}-{i}`, blocking
+    /// threads `{name}-blocking`. Default `eddy`.
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// The most threads the blocking pool starts (default 512).
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = Some(n.max(1));
+        self
+    }
+
+    /// Runs `hook` on each worker thread before it runs any task (multi-thread only: the
+    /// current-thread runtime runs on the caller's thread).
+    pub fn on_thread_start(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_thread_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on each worker thread after its last task (multi-thread only).
+    pub fn on_thread_stop(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.on_thread_stop = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the runtime: its selector, timer wheel, scheduler and blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// The system's error if the selector cannot be created (for example `EMFILE`).
+    ///
+    /// # Panics
+    ///
+    /// If the OS refuses to start a worker thread.
+    pub fn build(self) -> io::Result<Runtime> {
+        let (driver, net, timer, blocking) = parts(&self)?;
+        let handle = |spawner| Handle {
+            inner: Arc::new(Inner {
+                spawner,
+                net: net.clone(),
+                timer: timer.clone(),
+                blocking: Arc::clone(&blocking),
+                flavor: self.flavor,
+            }),
+        };
+        match self.flavor {
+            Flavor::CurrentThread => {
+                let rt = CurrentThread::with_driver(driver);
+                let handle = handle(Spawner::CurrentThread(rt.handle()));
+                Ok(Runtime {
+                    scheduler: Some(Scheduler::CurrentThread(rt)),
+                    handle,
+                })
+            }
+            Flavor::MultiThread => {
+                // Workers start inside `build_with_driver`, before the handle they must
+                // enter exists; they wait for it here, which `build` fills right after.
+                let ready: Arc<OnceLock<Handle>> = Arc::new(OnceLock::new());
+                let start = {
+                    let (ready, user) = (Arc::clone(&ready), self.on_thread_start.clone());
+                    move || {
+                        context::Driving::worker();
+                        let guard = ready.wait().enter();
+                        WORKER_CONTEXT.with(|c| *c.borrow_mut() = Some(guard));
+                        if let Some(hook) = &user {
+                            hook();
+                        }
+                    }
+                };
+                let stop = {
+                    let user = self.on_thread_stop.clone();
+                    move || {
+                        if let Some(hook) = &user {
+                            hook();
+                        }
+                        let _ = WORKER_CONTEXT.try_with(|c| c.borrow_mut().take());
+                    }
+                };
+                let mut workers = MultiThread::builder().thread_name(self.thread_name.clone());
+                if let Some(n) = self.worker_threads {
+                    workers = workers.worker_threads(n);
+                }
+                let rt = workers
+                    .on_thread_start(start)
+                    .on_thread_stop(stop)
+                    .build_with_driver(driver);
+                let handle = handle(Spawner::MultiThread(rt.handle()));
+                let _ = ready.set(handle.clone());
+                Ok(Runtime {
+                    scheduler: Some(Scheduler::MultiThread(rt)),
+                    handle,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
+            .field("timer_tick", &self.timer_tick)
+            .field("thread_name", &self.thread_name)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,312 @@
+//! The runtime: one event loop made of the selector, the timer wheel and a scheduler.
+//!
+//! A [`Runtime`] owns a scheduler (one thread, or N work-stealing workers), a driver (the
+//! reactor and the timer wheel; see `driver.rs`) that the scheduler parks in when it has
+//! nothing to run, and a blocking pool. A [`Handle`] is a cheap, thread-safe reference to
+//! it: [`Handle::current`] finds the runtime the calling thread belongs to, which is how
+//! `eddy::spawn`, `eddy::sleep` and socket constructors find theirs.
+
+mod builder;
+mod context;
+mod driver;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_executor::blocking::ShutdownReport;
+use eddy_executor::{BlockingPool, CurrentThread, JoinHandle, MultiThread};
+
+pub use builder::Builder;
+use driver::Driver;
+
+/// An eddy runtime: build one with [`Runtime::builder`], or let [`eddy::run`](crate::run)
+/// build a current-thread one for you.
+///
+/// Dropping the runtime shuts it down: every task still pending is cancelled (its future
+/// dropped, on its own thread), sockets and timers are released, and blocking jobs get up
+/// to 10 seconds to finish. [`shutdown_timeout`](Runtime::shutdown_timeout) chooses the wait
+/// and reports what did not stop.
+///
+/// ```
+/// let rt = eddy::Runtime::builder().current_thread().build()?;
+/// let answer = rt.block_on(async {
+///     let task = eddy::spawn(async { 6 * 7 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    scheduler: Option<Scheduler>,
+    handle: Handle,
+}
+
+enum Scheduler {
+    CurrentThread(CurrentThread<Driver>),
+    MultiThread(MultiThread),
+}
+
+/// A reference to a [`Runtime`]: spawn onto it, enter it, from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    spawner: Spawner,
+    net: eddy_net::Handle,
+    timer: eddy_timer::Handle,
+    blocking: Arc<BlockingPool>,
+    flavor: Flavor,
+}
+
+enum Spawner {
+    CurrentThread(eddy_executor::current_thread::Handle),
+    MultiThread(eddy_executor::multi_thread::Handle),
+}
+
+/// Which scheduler a runtime uses.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Flavor {
+    /// Every task runs on the thread that calls `block_on`, as in asyncio.
+    CurrentThread,
+    /// Tasks run on a pool of worker threads that steal work from each other.
+    MultiThread,
+}
+
+impl Runtime {
+    /// Options for a new runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Runs `future` to completion on the calling thread, with the runtime's tasks, I/O and
+    /// timers running meanwhile (on this thread for the current-thread flavour; on the
+    /// workers for the multi-thread one). This is asyncio's `loop.run_until_complete`.
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a runtime (a task, or another `block_on`): blocking there would
+    /// stall the runtime. The message says what to do instead. A panic inside `future`
+    /// propagates to the caller.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _driving = context::Driving::enter();
+        let _enter = self.handle.enter();
+        match self
+            .scheduler
+            .as_ref()
+            .expect("invariant: the scheduler lives until drop")
+        {
+            Scheduler::CurrentThread(rt) => rt.block_on(future),
+            Scheduler::MultiThread(rt) => rt.block_on(future),
+        }
+    }
+
+    /// Spawns a task onto this runtime; see [`eddy::spawn`](crate::spawn).
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Shuts the runtime down: cancels every task still pending (dropping its future),
+    /// releases sockets and timers, and waits at most `timeout` for blocking jobs that are
+    /// already running. Returns the blocking jobs that were still running (their threads
+    /// are left to finish on their own).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> ShutdownReport {
+        self.shutdown(timeout)
+    }
+
+    fn shutdown(&mut self, timeout: Duration) -> ShutdownReport {
+        // Dropping the scheduler cancels its tasks on their own threads and joins the
+        // workers; dropping its driver then wakes anything still waiting on I/O.
+        drop(self.scheduler.take());
+        self.handle.inner.blocking.shutdown(timeout)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.scheduler.is_some() {
+            self.shutdown(Duration::from_secs(10));
+        }
+    }
+}
+
+impl Handle {
+    /// The runtime the calling thread belongs to: a worker's, or the one whose `block_on`
+    /// is running here, or one entered with [`Handle::enter`].
+    ///
+    /// # Panics
+    ///
+    /// If there is none; the message says how to get one. [`Handle::try_current`] returns
+    /// an error instead.
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The runtime the calling thread belongs to, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`NoRuntime`] when the thread belongs to no runtime.
+    pub fn try_current() -> Result<Handle, NoRuntime> {
+        context::current().ok_or(NoRuntime(()))
+    }
+
+    /// Makes this runtime the current one on this thread until the guard drops: sockets,
+    /// timers and `eddy::spawn` then use it. Guards nest.
+    pub fn enter(&self) -> EnterGuard {
+        context::push(self.clone());
+        EnterGuard {
+            _net: self.inner.net.enter(),
+            _timer: self.inner.timer.enter(),
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// Which scheduler the runtime uses.
+    pub fn flavor(&self) -> Flavor {
+        self.inner.flavor
+    }
+
+    /// Spawns a task onto this runtime; see [`eddy::spawn`](crate::spawn).
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.inner.spawner {
+            Spawner::CurrentThread(h) => h.spawn(future),
+            Spawner::MultiThread(h) => h.spawn(future),
+        }
+    }
+
+    /// Spawns a named task, whose name shows in task snapshots and debug reports.
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: &str, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let builder = eddy_executor::Builder::new().name(name);
+        match &self.inner.spawner {
+            Spawner::CurrentThread(h) => h.spawn_with(builder, future),
+            Spawner::MultiThread(h) => h.spawn_with(builder, future),
+        }
+    }
+
+    /// Runs `f` on the runtime's blocking pool; see [`eddy::spawn_blocking`](crate::spawn_blocking).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.blocking.spawn_blocking(f)
+    }
+
+    /// A snapshot of every live task: id, name, spawn location, state, polls, busy time.
+    pub fn tasks(&self) -> Vec<eddy_executor::TaskInfo> {
+        match &self.inner.spawner {
+            Spawner::CurrentThread(h) => h.tasks(),
+            Spawner::MultiThread(h) => h.tasks(),
+        }
+    }
+}
+
+/// Keeps a runtime entered on this thread; from [`Handle::enter`].
+#[must_use = "the runtime stays entered only while the guard lives"]
+pub struct EnterGuard {
+    _net: eddy_net::EnterGuard,
+    _timer: eddy_timer::EnterGuard,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        context::pop();
+    }
+}
+
+/// The calling thread belongs to no eddy runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoRuntime(());
+
+impl fmt::Display for NoRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "no eddy runtime is running on this thread: call this inside `eddy::run(async { ... })` \
+             or `Runtime::block_on`, or enter a runtime with `Handle::enter()`",
+        )
+    }
+}
+
+impl std::error::Error for NoRuntime {}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("flavor", &self.handle.inner.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("flavor", &self.inner.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// Builds the pieces every flavour shares, in the order they depend on each other.
+fn parts(
+    builder: &Builder,
+) -> io::Result<(
+    Driver,
+    eddy_net::Handle,
+    eddy_timer::Handle,
+    Arc<BlockingPool>,
+)> {
+    let mut pool = BlockingPool::builder().thread_name(format!("{}-blocking", builder.thread_name));
+    if let Some(max) = builder.max_blocking_threads {
+        pool = pool.max_threads(max);
+    }
+    let blocking = Arc::new(pool.build());
+    let dns_pool = Arc::clone(&blocking);
+    // DNS lookups for sockets run on the runtime's blocking pool.
+    let reactor = eddy_net::Reactor::with_blocking_spawner(Arc::new(move |job| {
+        drop(dns_pool.spawn_blocking(job));
+        Ok(())
+    }))?;
+    let timers = eddy_timer::Driver::builder()
+        .tick(builder.timer_tick)
+        .build();
+    let (net, timer) = (reactor.handle(), timers.handle());
+    Ok((Driver::new(reactor, timers), net, timer, blocking))
+}

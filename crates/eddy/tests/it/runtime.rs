@@ -1,0 +1,207 @@
+//! The runtime: flavours, entering, spawning, nesting, shutdown.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use eddy::runtime::Flavor;
+use eddy::{Handle, Runtime};
+
+/// The text of a caught panic, whether it was raised with a literal or with `format!`.
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+fn multi(workers: usize) -> Runtime {
+    Runtime::builder()
+        .multi_thread()
+        .worker_threads(workers)
+        .thread_name("it")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn run_returns_the_output_and_runs_spawned_tasks() {
+    let out = eddy::run(async {
+        let a = eddy::spawn(async { 20 });
+        let b = eddy::spawn(async { 22 });
+        a.await.unwrap() + b.await.unwrap()
+    });
+    assert_eq!(out, 42);
+}
+
+#[test]
+fn outside_a_runtime_the_message_names_the_fix() {
+    let err = Handle::try_current().unwrap_err();
+    assert!(err.to_string().contains("eddy::run"), "{err}");
+    let panic = std::panic::catch_unwind(|| drop(eddy::spawn(async {}))).unwrap_err();
+    let message = panic_message(panic);
+    assert!(
+        message.contains("eddy::run") && message.contains("Handle::enter"),
+        "{message}"
+    );
+}
+
+#[test]
+fn nested_block_on_panics_with_the_fix() {
+    let rt = Runtime::builder().build().unwrap();
+    let inner = Runtime::builder().build().unwrap();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { inner.block_on(async {}) });
+    }))
+    .unwrap_err();
+    let message = panic_message(panic);
+    assert!(
+        message.contains(".await") && message.contains("spawn_blocking"),
+        "{message}"
+    );
+    // The runtime is still usable afterwards.
+    assert_eq!(rt.block_on(async { 1 }), 1);
+}
+
+#[test]
+fn current_thread_runs_not_send_tasks() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    assert_eq!(rt.handle().flavor(), Flavor::CurrentThread);
+    let shared = Rc::new(std::cell::Cell::new(0));
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let shared = Rc::clone(&shared);
+                eddy::spawn_local(async move { shared.set(shared.get() + 1) })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(shared.get(), 10);
+}
+
+#[test]
+fn spawn_local_on_a_multi_thread_runtime_says_why_not() {
+    let rt = multi(2);
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { drop(eddy::spawn_local(async {})) });
+    }))
+    .unwrap_err();
+    assert!(panic_message(panic).contains("current-thread runtime"));
+}
+
+#[test]
+fn multi_thread_tasks_run_on_workers_with_sockets_and_timers() {
+    let rt = multi(2);
+    assert_eq!(rt.handle().flavor(), Flavor::MultiThread);
+    let names = rt.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                eddy::spawn(async move {
+                    // Sockets, timers and spawns all find the runtime from a worker.
+                    let listener = eddy::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let addr = listener.local_addr().unwrap();
+                    let client = eddy::spawn(async move {
+                        let mut s = eddy::net::TcpStream::connect(addr).await.unwrap();
+                        s.write_all(&[i]).await.unwrap();
+                    });
+                    let (mut server, _) = listener.accept().await.unwrap();
+                    let mut byte = [0u8];
+                    server.read_exact(&mut byte).await.unwrap();
+                    client.await.unwrap();
+                    eddy::sleep(Duration::from_millis(5)).await;
+                    (byte[0], std::thread::current().name().map(str::to_owned))
+                })
+            })
+            .collect();
+        let mut names = Vec::new();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let (byte, name) = t.await.unwrap();
+            assert_eq!(usize::from(byte), i);
+            names.push(name.unwrap_or_default());
+        }
+        names
+    });
+    assert!(names.iter().all(|n| n.starts_with("it-")), "{names:?}");
+}
+
+#[test]
+fn spawn_blocking_runs_off_the_runtime_threads() {
+    let rt = Runtime::builder().thread_name("rt").build().unwrap();
+    let (value, name) = rt.block_on(async {
+        eddy::spawn_blocking(|| (6 * 7, std::thread::current().name().map(str::to_owned)))
+            .await
+            .unwrap()
+    });
+    assert_eq!(value, 42);
+    assert_eq!(name.as_deref(), Some("rt-blocking"));
+}
+
+#[test]
+fn shutdown_cancels_pending_tasks_and_reports_running_blocking_jobs() {
+    struct Dropped(Arc<AtomicUsize>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for rt in [Runtime::builder().build().unwrap(), multi(2)] {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.block_on(async {
+            for _ in 0..100 {
+                let guard = Dropped(Arc::clone(&dropped));
+                drop(eddy::spawn(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                }));
+            }
+            drop(eddy::spawn_blocking(move || {
+                tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(500));
+            }));
+        });
+        rx.recv().unwrap();
+        let report = rt.shutdown_timeout(Duration::from_millis(10));
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            100,
+            "every pending task's future was dropped"
+        );
+        assert_eq!(
+            report.still_running.len(),
+            1,
+            "the sleeping blocking job is reported"
+        );
+    }
+}
+
+#[test]
+fn handles_spawn_from_other_threads() {
+    let rt = multi(2);
+    let handle = rt.handle().clone();
+    let from_thread = std::thread::spawn(move || handle.spawn(async { 7 }))
+        .join()
+        .unwrap();
+    assert_eq!(rt.block_on(from_thread).unwrap(), 7);
+    let ct = Runtime::builder().build().unwrap();
+    let handle = ct.handle().clone();
+    let task = std::thread::spawn(move || handle.spawn(async { 8 }))
+        .join()
+        .unwrap();
+    assert_eq!(ct.block_on(task).unwrap(), 8);
+}
+
+#[test]
+fn entering_a_runtime_lets_plain_threads_create_sockets() {
+    let rt = multi(1);
+    let _guard = rt.handle().enter();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = eddy::net::TcpListener::from_std(std_listener).unwrap();
+    assert!(Handle::try_current().is_ok());
+    drop(listener);
+}
