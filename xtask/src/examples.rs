@@ -35,17 +35,26 @@ pub(crate) fn run() -> Result {
             &mut Command::new(dir.join(name)),
         )?;
     }
-    echo_pair(&dir)
+    echo_pair(&dir, &[])?;
+    // The multi-thread runtime serves the same load on two workers.
+    echo_pair(&dir, &["--workers", "2"])
 }
 
 /// Starts `echo_server` on an ephemeral port, reads the address it prints, runs
 /// `echo_client` against it, and waits for the server to exit after the last connection.
-fn echo_pair(dir: &std::path::Path) -> Result {
-    let name = "example echo_server + echo_client";
+fn echo_pair(dir: &std::path::Path, server_args: &[&str]) -> Result {
+    let name = &format!(
+        "example echo_server{} + echo_client",
+        server_args
+            .iter()
+            .map(|a| format!(" {a}"))
+            .collect::<String>()
+    );
     println!("\n==> [{name}] {ECHO_CONNECTIONS} connections over loopback");
     let bin = |n: &str| -> PathBuf { dir.join(n) };
     let mut server = Command::new(bin("echo_server"))
         .args(["--addr", "127.0.0.1:0", "--connections", ECHO_CONNECTIONS])
+        .args(server_args)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| Failure::new(name, format!("could not start echo_server: {e}")))?;

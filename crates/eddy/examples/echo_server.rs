@@ -1,6 +1,7 @@
 //! Chapter 1's socket story: one thread serving thousands of connections with non-blocking
 //! sockets and an event loop. Prints its address, echoes everything back, and exits after
-//! `--connections N` connections have come and gone (or runs until Ctrl-C without it).
+//! `--connections N` connections have come and gone; without it, it serves until Ctrl-C, then
+//! stops accepting and drains the open connections (for at most five seconds).
 //! With `--workers N` it runs on a multi-thread runtime of N workers instead of one thread.
 //!
 //! ```text
@@ -9,6 +10,7 @@
 //! ```
 
 use std::io;
+use std::time::Duration;
 
 use eddy::net::TcpListener;
 use eddy::task::JoinSet;
@@ -48,8 +50,31 @@ fn main() -> io::Result<()> {
         println!("listening on {}", listener.local_addr()?);
         let mut connections = JoinSet::new();
         let mut served = 0usize;
+        // Created once, so a SIGINT between two accepts is not missed; only installed when
+        // the server runs without a connection limit.
+        let mut ctrl_c = std::pin::pin!(async {
+            match limit {
+                Some(_) => std::future::pending().await,
+                None => eddy::signal::ctrl_c().await,
+            }
+        });
         while limit.is_none_or(|limit| served < limit) {
-            let (mut stream, _) = listener.accept().await?;
+            let next = eddy::future::race(async { Some(listener.accept().await) }, async {
+                // An error installing the handler means no Ctrl-C can come: serve on.
+                match ctrl_c.as_mut().await {
+                    Ok(()) => None,
+                    Err(_) => std::future::pending().await,
+                }
+            })
+            .await;
+            let Some(accepted) = next else {
+                println!(
+                    "Ctrl-C: no new connections; draining {} open ones",
+                    connections.len()
+                );
+                break;
+            };
+            let (mut stream, _) = accepted?;
             served += 1;
             connections.spawn(async move {
                 let mut buf = [0u8; 4096];
@@ -66,8 +91,13 @@ fn main() -> io::Result<()> {
             });
         }
         let mut bytes = 0;
-        while let Some(echoed) = connections.join_next().await {
-            bytes += echoed.unwrap_or(0);
+        let drain = async {
+            while let Some(echoed) = connections.join_next().await {
+                bytes += echoed.unwrap_or(0);
+            }
+        };
+        if eddy::timeout(Duration::from_secs(5), drain).await.is_err() {
+            println!("connections still open after 5 s are closed");
         }
         let threads = workers.map_or("one thread".to_owned(), |n| format!("{n} workers"));
         println!("served {served} connections, echoed {bytes} bytes, on {threads}");
