@@ -209,3 +209,73 @@ fn dropping_the_driver_wakes_waiters_and_their_next_poll_explains() {
     let text = panic.downcast_ref::<&str>().copied().unwrap_or_default();
     assert!(text.contains("shut down"), "{text}");
 }
+
+#[test]
+fn public_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Driver>();
+    send_sync::<Handle>();
+    send_sync::<eddy_timer::Sleep>();
+    send_sync::<eddy_timer::Interval>();
+    send_sync::<eddy_timer::Timeout<std::future::Ready<u8>>>();
+    send_sync::<eddy_timer::AtomicWaker>();
+    send_sync::<eddy_timer::Wheel<std::task::Waker>>();
+}
+
+/// Wakes a parked thread.
+struct ThreadWaker(std::thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Real threads register, re-poll and drop timers while the test thread drives the manual
+/// clock: every waiting thread is woken (a lost wake-up would leave it parked forever and
+/// the loop below would give up), and the wheel ends empty.
+#[test]
+fn threads_registering_and_dropping_while_the_driver_fires() {
+    const THREADS: usize = 4;
+    const SLEEPS: u32 = 100;
+    let (mut driver, clock) = manual();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let handle = driver.handle();
+            let finished = Arc::clone(&finished);
+            std::thread::spawn(move || {
+                let _guard = handle.enter();
+                let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+                let mut cx = Context::from_waker(&waker);
+                for i in 0..SLEEPS {
+                    let mut s = sleep((i % 7 + 1) * MS);
+                    if s.poll_elapsed(&mut cx).is_ready() {
+                        continue;
+                    }
+                    if i % 3 == 0 {
+                        drop(s);
+                        continue;
+                    }
+                    // Park until woken; spurious unparks just poll again.
+                    while s.poll_elapsed(&mut cx).is_pending() {
+                        std::thread::park();
+                    }
+                }
+                finished.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let mut turns = 0;
+    while finished.load(Ordering::SeqCst) < THREADS {
+        clock.advance(MS);
+        driver.process();
+        std::thread::yield_now();
+        turns += 1;
+        assert!(turns < 10_000_000, "a thread was never woken");
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(driver.is_empty());
+}
