@@ -16,6 +16,8 @@ const SUITES: &[(&str, &str)] = &[
     ("eddy-timer", "atomic_waker"),
     // join_all / race: children pinned in place inside a boxed slice.
     ("eddy", "future::"),
+    // `timed`'s pin projection.
+    ("eddy", "time::"),
 ];
 
 /// Variables `cargo xtask` inherits from the pinned toolchain's cargo; left in place they

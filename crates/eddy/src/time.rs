@@ -58,3 +58,38 @@ impl<F: Future> Future for Timed<F> {
         future.poll(cx).map(|out| (out, started.elapsed()))
     }
 }
+
+#[cfg(all(test, not(eddy_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::timed;
+
+    /// The pin projection keeps the inner future in place across polls (Miri checks this).
+    #[test]
+    fn timed_measures_from_the_first_poll_across_pending_polls() {
+        let mut polls = 0;
+        let inner = std::future::poll_fn(|cx| {
+            polls += 1;
+            if polls < 3 {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            } else {
+                Poll::Ready(polls)
+            }
+        });
+        let mut fut = pin!(timed(inner));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready((3, took)) => assert!(took < std::time::Duration::from_secs(60)),
+            other => panic!(
+                "expected the third poll to finish, got {:?}",
+                other.map(|(v, _)| v)
+            ),
+        }
+    }
+}

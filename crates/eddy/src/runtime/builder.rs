@@ -120,33 +120,30 @@ impl Builder {
     /// If the OS refuses to start a worker thread.
     pub fn build(self) -> io::Result<Runtime> {
         let (driver, net, timer, blocking) = parts(&self)?;
-        let handle = |spawner| Handle {
+        let handle = Handle {
             inner: Arc::new(Inner {
-                spawner,
-                net: net.clone(),
-                timer: timer.clone(),
-                blocking: Arc::clone(&blocking),
+                spawner: OnceLock::new(),
+                net,
+                timer,
+                blocking,
                 flavor: self.flavor,
             }),
         };
-        match self.flavor {
+        let scheduler = match self.flavor {
             Flavor::CurrentThread => {
                 let rt = CurrentThread::with_driver(driver);
-                let handle = handle(Spawner::CurrentThread(rt.handle()));
-                Ok(Runtime {
-                    scheduler: Some(Scheduler::CurrentThread(rt)),
-                    handle,
-                })
+                let _ = handle
+                    .inner
+                    .spawner
+                    .set(Spawner::CurrentThread(rt.handle()));
+                Scheduler::CurrentThread(rt)
             }
             Flavor::MultiThread => {
-                // Workers start inside `build_with_driver`, before the handle they must
-                // enter exists; they wait for it here, which `build` fills right after.
-                let ready: Arc<OnceLock<Handle>> = Arc::new(OnceLock::new());
                 let start = {
-                    let (ready, user) = (Arc::clone(&ready), self.on_thread_start.clone());
+                    let (handle, user) = (handle.clone(), self.on_thread_start.clone());
                     move || {
                         context::Driving::worker();
-                        let guard = ready.wait().enter();
+                        let guard = handle.enter();
                         WORKER_CONTEXT.with(|c| *c.borrow_mut() = Some(guard));
                         if let Some(hook) = &user {
                             hook();
@@ -170,14 +167,14 @@ impl Builder {
                     .on_thread_start(start)
                     .on_thread_stop(stop)
                     .build_with_driver(driver);
-                let handle = handle(Spawner::MultiThread(rt.handle()));
-                let _ = ready.set(handle.clone());
-                Ok(Runtime {
-                    scheduler: Some(Scheduler::MultiThread(rt)),
-                    handle,
-                })
+                let _ = handle.inner.spawner.set(Spawner::MultiThread(rt.handle()));
+                Scheduler::MultiThread(rt)
             }
-        }
+        };
+        Ok(Runtime {
+            scheduler: Some(scheduler),
+            handle,
+        })
     }
 }
 

@@ -13,7 +13,7 @@ mod driver;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use eddy_executor::blocking::ShutdownReport;
@@ -56,7 +56,10 @@ pub struct Handle {
 }
 
 struct Inner {
-    spawner: Spawner,
+    /// Set once, right after the scheduler is built. Multi-thread workers enter the
+    /// handle as they start, which is before the scheduler (and so its spawner) exists;
+    /// nothing can spawn until `build` returns, by which time it is set.
+    spawner: OnceLock<Spawner>,
     net: eddy_net::Handle,
     timer: eddy_timer::Handle,
     blocking: Arc<BlockingPool>,
@@ -66,6 +69,14 @@ struct Inner {
 enum Spawner {
     CurrentThread(eddy_executor::current_thread::Handle),
     MultiThread(eddy_executor::multi_thread::Handle),
+}
+
+impl Inner {
+    fn spawner(&self) -> &Spawner {
+        self.spawner
+            .get()
+            .expect("invariant: `Builder::build` sets the spawner before it returns the runtime")
+    }
 }
 
 /// Which scheduler a runtime uses.
@@ -194,7 +205,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match &self.inner.spawner {
+        match self.inner.spawner() {
             Spawner::CurrentThread(h) => h.spawn(future),
             Spawner::MultiThread(h) => h.spawn(future),
         }
@@ -208,7 +219,7 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let builder = eddy_executor::Builder::new().name(name);
-        match &self.inner.spawner {
+        match self.inner.spawner() {
             Spawner::CurrentThread(h) => h.spawn_with(builder, future),
             Spawner::MultiThread(h) => h.spawn_with(builder, future),
         }
@@ -226,7 +237,7 @@ impl Handle {
 
     /// A snapshot of every live task: id, name, spawn location, state, polls, busy time.
     pub fn tasks(&self) -> Vec<eddy_executor::TaskInfo> {
-        match &self.inner.spawner {
+        match self.inner.spawner() {
             Spawner::CurrentThread(h) => h.tasks(),
             Spawner::MultiThread(h) => h.tasks(),
         }
