@@ -205,3 +205,38 @@ fn entering_a_runtime_lets_plain_threads_create_sockets() {
     assert!(Handle::try_current().is_ok());
     drop(listener);
 }
+
+/// A task whose reads always succeed still yields: eddy-net spends the executor's budget,
+/// so a sibling on the same thread runs long before the reader drains its socket.
+#[test]
+fn a_reader_that_never_blocks_still_lets_others_run() {
+    use std::io::Write;
+
+    const BYTES: usize = 100_000;
+    eddy::run(async {
+        let (a, mut b) = std::os::unix::net::UnixStream::pair().unwrap();
+        b.set_nonblocking(false).unwrap();
+        let writer = std::thread::spawn(move || b.write_all(&[1u8; BYTES]).unwrap());
+        let mut a = eddy::net::UnixStream::from_std(a).unwrap();
+        // Wait until the socket holds a good part of the data, so reads keep succeeding.
+        eddy::sleep(Duration::from_millis(50)).await;
+        let sibling_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Arc::clone(&sibling_ran);
+        let sibling = eddy::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        let mut reads_before_sibling = None;
+        let mut byte = [0u8; 1];
+        for n in 0..BYTES {
+            a.read_exact(&mut byte).await.unwrap();
+            if reads_before_sibling.is_none() && sibling_ran.load(Ordering::SeqCst) {
+                reads_before_sibling = Some(n);
+            }
+        }
+        sibling.await.unwrap();
+        writer.join().unwrap();
+        let reads = reads_before_sibling.expect("the sibling ran while the reader was reading");
+        assert!(
+            reads <= usize::from(eddy::executor::coop::BUDGET),
+            "the sibling waited for {reads} reads"
+        );
+    });
+}
