@@ -1,4 +1,5 @@
 //! eddy's cross-crate integration tests: one binary, one module per concern.
 
+mod compat;
 mod readme;
 mod stack;
