@@ -7,6 +7,7 @@
 
 mod channels;
 mod combinators;
+mod hyper;
 mod io;
 mod tokio_sync;
 
