@@ -54,17 +54,19 @@ fn select_between_timers_channels_and_tasks() {
             () = long => panic!("timer won over the message"),
         }
         // select over two JoinHandles: the loser keeps running and can still be joined.
-        let a = eddy::spawn(async {
-            eddy::sleep(Duration::from_millis(20)).await;
+        let (go, wait) = futures::channel::oneshot::channel::<()>();
+        let a = eddy::spawn(async move {
+            wait.await.unwrap();
             "a"
         });
         let b = eddy::spawn(async { "b" });
         match future::select(a, b).await {
             Either::Right((b, a)) => {
                 assert_eq!(b.unwrap(), "b");
+                go.send(()).unwrap();
                 assert_eq!(a.await.unwrap(), "a");
             }
-            Either::Left(_) => panic!("the sleeping task finished first"),
+            Either::Left(_) => panic!("the waiting task finished first"),
         }
     });
 }

@@ -198,11 +198,14 @@ fn rwlock_readers_writers_and_an_aborted_writer() {
             let lock = lock.clone();
             eddy::spawn(async move { *lock.write().await = 0 })
         };
-        settle().await;
-        assert!(
-            lock.try_read().is_err(),
-            "the queued writer blocks new readers"
-        );
+        // Polled until the writer is queued (on a loaded machine the other worker may be late).
+        eddy::timeout(std::time::Duration::from_secs(5), async {
+            while lock.try_read().is_ok() {
+                eddy::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the queued writer blocks new readers");
         expect_cancelled(vec![writer]).await;
         let second = eddy::timeout(std::time::Duration::from_secs(5), lock.read())
             .await
