@@ -139,7 +139,8 @@ impl Reactor {
     /// Only unexpected selector errors.
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.shared.selector.select(&mut self.events, timeout)?;
-        {
+        // A turn that only timed out or was unparked has nothing to dispatch: skip the lock.
+        if !self.events.is_empty() {
             let registry = lock(&self.shared.registry);
             for event in &self.events {
                 // A stale token (a resource dropped after the kernel queued its event) finds
