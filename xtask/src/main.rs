@@ -3,6 +3,7 @@
 //! One job per module; `main` only dispatches. Every step prints the command it runs, and
 //! the first failing step ends the job with its name, so a CI log says what broke.
 
+mod bench;
 mod ci;
 mod cross;
 mod examples;
@@ -17,8 +18,10 @@ const USAGE: &str = "\
 usage: cargo xtask <job>
 
 jobs:
+  bench   eddy beside tokio, smol and the raw-epoll baseline, in release mode; a full run
+          rewrites docs/benchmarks.md [--quick] [--only NAME] [--runs N]
   ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, examples, kqueue
-          cross-check, loom models, Miri subset
+          cross-check, loom models, Miri subset, bench --quick
   loom    run every loom model of the workspace (cfg eddy_loom)
   miri    run the unsafe task and queue tests under Miri (installs nightly miri if missing)
   cross   clippy the kqueue backend for macOS and FreeBSD targets (installs the targets)
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let job = args.first().map(String::as_str).unwrap_or("help");
     let result = match job {
+        "bench" => bench::run(&args[1..]),
         "ci" => ci::run(),
         "loom" => loom::run(),
         "miri" => miri::run(),

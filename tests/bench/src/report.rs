@@ -1,0 +1,404 @@
+//! The table on stdout, and the docs: docs/benchmarks.md, the SVG chart of eddy/tokio, and
+//! the syscalls per echo round trip counted with `strace -c -f`.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+use crate::Options;
+use crate::net::{self, Stop};
+use crate::rt::{Eddy, Tokio};
+use crate::workloads::{Row, Target};
+
+/// The hidden flag for one fixed-length echo run, the process `strace` watches.
+pub(crate) const ECHO_FLAG: &str = "--echo-rounds-child";
+
+/// Round trips the strace child makes: enough that start-up syscalls are noise.
+const STRACE_ROUNDS: u64 = 10_000;
+
+/// The strace child: `RUNTIME ROUNDS`, one connection, prints nothing.
+pub(crate) fn echo_child(args: &[String]) -> ! {
+    let rounds = args
+        .get(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STRACE_ROUNDS);
+    let stop = Stop::rounds(rounds);
+    match args.first().map(String::as_str) {
+        Some("eddy") => drop(net::tcp_echo::<Eddy>(1, stop)),
+        Some("tokio") => drop(net::tcp_echo::<Tokio>(1, stop)),
+        Some("baseline") => drop(crate::baseline::tcp_echo(1, stop).expect("baseline echo")),
+        other => {
+            eprintln!("eddy-bench: unknown runtime {other:?} for {ECHO_FLAG}");
+            std::process::exit(2)
+        }
+    }
+    std::process::exit(0)
+}
+
+fn fmt_num(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100_000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn cell(row: &Row, c: usize) -> String {
+    match row.cols[c] {
+        Some(s) => format!(
+            "{} ({}–{})",
+            fmt_num(s.median),
+            fmt_num(s.min),
+            fmt_num(s.max)
+        ),
+        None => "—".into(),
+    }
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map_or("—".into(), |r| format!("{r:.2}"))
+}
+
+/// Whether the row meets its BENCHMARKS.md target against tokio (and the baseline).
+fn verdict(row: &Row) -> String {
+    let Some(r) = row.ratio(1) else {
+        return "—".into();
+    };
+    let (ok, want) = match row.target {
+        Target::AtMostOfTokio(x) => (r <= x, format!("≤ {x}")),
+        Target::AtLeastOfTokio(x) => (r >= x, format!("≥ {x}")),
+    };
+    let mut s = format!("{want} of tokio: {}", if ok { "met" } else { "not yet" });
+    if let (Some(t), Some(b)) = (row.baseline_target, row.ratio(3)) {
+        let _ = write!(
+            s,
+            "; ≥ {t} of baseline: {}",
+            if b >= t { "met" } else { "not yet" }
+        );
+    }
+    if row.workload.starts_with("idle_memory") {
+        let ok = row.cols[0].is_some_and(|s| s.median <= 96.0);
+        let _ = write!(s, "; ≤ 96 B/task: {}", if ok { "met" } else { "not yet" });
+    }
+    s
+}
+
+/// The plain-text table printed on stdout.
+pub(crate) fn table(rows: &[Row]) -> String {
+    let header = [
+        "workload",
+        "figure",
+        "eddy",
+        "tokio",
+        "smol",
+        "baseline",
+        "eddy/tokio",
+        "eddy/baseline",
+    ];
+    let body: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.workload.clone(),
+                r.figure.to_string(),
+                cell(r, 0),
+                cell(r, 1),
+                cell(r, 2),
+                cell(r, 3),
+                ratio(r.ratio(1)),
+                ratio(r.ratio(3)),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for b in &body {
+        for (w, c) in widths.iter_mut().zip(b) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::new();
+        for (c, w) in cells.iter().zip(widths) {
+            let pad = w - c.chars().count();
+            let _ = write!(s, "{c}{}  ", " ".repeat(pad));
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&header.map(String::from));
+    for b in &body {
+        out += &line(b);
+    }
+    out
+}
+
+/// The primitive costs as text.
+pub(crate) fn primitives_table(prims: &[(&str, f64)]) -> String {
+    let mut s = String::from("primitive costs (same run, median of 5):\n");
+    for (name, ns) in prims {
+        let _ = writeln!(s, "  {name:<36} {ns:>8.1} ns");
+    }
+    s
+}
+
+/// eddy/tokio as a cost (below 1: eddy ahead) per row, one bar each, drawn by hand.
+pub(crate) fn svg(rows: &[Row]) -> String {
+    let bars: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((format!("{} · {}", r.workload, r.figure), r.cost_ratio()?)))
+        .collect();
+    let (left, width, bar_h, top) = (330.0, 420.0, 18.0, 40.0);
+    let max = bars.iter().map(|b| b.1).fold(2.0f64, f64::max).min(8.0);
+    let x = |v: f64| left + width * v.min(max) / max;
+    let height = top + bars.len() as f64 * (bar_h + 6.0) + 30.0;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\">eddy cost / tokio cost (time, latency, memory; \
+         inverse of throughput): below 1 = eddy ahead</text>\n",
+        w = left + width + 80.0
+    );
+    for (v, dash) in [(0.5, "4 3"), (1.0, "")] {
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0}\" y1=\"{top}\" x2=\"{0}\" y2=\"{1}\" stroke=\"#444\" \
+             stroke-dasharray=\"{dash}\"/><text x=\"{0}\" y=\"{2}\" text-anchor=\"middle\">{v}</text>",
+            x(v),
+            height - 25.0,
+            height - 10.0
+        );
+    }
+    for (i, (name, v)) in bars.iter().enumerate() {
+        let y = top + i as f64 * (bar_h + 6.0);
+        let colour = if *v <= 1.0 { "#3a8f3a" } else { "#c0392b" };
+        let name = name.replace('&', "&amp;").replace('<', "&lt;");
+        let _ = writeln!(
+            s,
+            "<text x=\"{tx}\" y=\"{ty}\" text-anchor=\"end\">{name}</text>\
+             <rect x=\"{left}\" y=\"{y}\" width=\"{bw:.1}\" height=\"{bar_h}\" fill=\"{colour}\"/>\
+             <text x=\"{vx:.1}\" y=\"{ty}\">{v:.2}</text>",
+            tx = left - 6.0,
+            ty = y + 13.0,
+            bw = x(*v) - left,
+            vx = x(*v) + 4.0,
+        );
+    }
+    s + "</svg>\n"
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Syscalls per round trip for one runtime, and epoll_ctl calls in the whole run.
+fn strace_one(runtime: &str) -> io::Result<(f64, u64, String)> {
+    let exe = std::env::current_exe()?;
+    let out = std::env::temp_dir().join(format!("eddy-bench-strace-{runtime}.txt"));
+    let status = Command::new("strace")
+        .args(["-c", "-f", "-o"])
+        .arg(&out)
+        .arg(&exe)
+        .args([ECHO_FLAG, runtime, &STRACE_ROUNDS.to_string()])
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!("strace exited with {status}")));
+    }
+    let text = std::fs::read_to_string(&out)?;
+    let calls = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.split_whitespace().last() == Some(name))
+            .and_then(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // "% time  seconds  usecs/call  calls  [errors]  syscall"
+                f.get(3).and_then(|c| c.parse().ok())
+            })
+            .unwrap_or(0)
+    };
+    let total = calls("total");
+    let mut top: Vec<(u64, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = *f.last()?;
+            let c: u64 = f.get(3)?.parse().ok()?;
+            (name != "total").then(|| (c, name.to_string()))
+        })
+        .collect();
+    top.sort_by(|a, b| b.cmp(a));
+    let breakdown = top
+        .iter()
+        .take(5)
+        .map(|(c, n)| format!("{n} {:.2}", *c as f64 / STRACE_ROUNDS as f64))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((
+        total as f64 / STRACE_ROUNDS as f64,
+        calls("epoll_ctl"),
+        breakdown,
+    ))
+}
+
+fn strace_section(opts: &Options) -> String {
+    let mut s = String::from("## Syscalls per echo round trip\n\n");
+    if !opts.strace {
+        s += "Not counted in this run (`--no-strace`: strace was not installable).\n";
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "`strace -c -f` around one connection making {STRACE_ROUNDS} round trips (client and \
+         server in the same process, so a round trip is both ends' work); start-up calls are \
+         included and spread over the round trips. Target: 4 (read, write and the amortised \
+         `epoll_wait` per end), no `epoll_ctl` after registration.\n"
+    );
+    s += "| runtime | syscalls per round trip | epoll_ctl in the whole run | busiest calls per round trip |\n";
+    s += "| --- | --- | --- | --- |\n";
+    for rt in ["eddy", "tokio", "baseline"] {
+        eprintln!("  strace · {rt}");
+        match strace_one(rt) {
+            Ok((per, ctl, top)) => {
+                let _ = writeln!(s, "| {rt} | {per:.2} | {ctl} | {top} |");
+            }
+            Err(e) => {
+                let _ = writeln!(s, "| {rt} | not counted: {e} | | |");
+            }
+        }
+    }
+    s
+}
+
+/// Everything after this heading in docs/benchmarks.md is kept across runs: the log of
+/// optimisations with their before/after ratios is written by people, not by the bench.
+const KEPT: &str = "## Optimisation log";
+
+/// Rewrites ROOT/docs/benchmarks.md and ROOT/docs/benchmarks-ratio.svg.
+pub(crate) fn write_docs(
+    root: &Path,
+    rows: &[Row],
+    prims: &[(&str, f64)],
+    opts: &Options,
+) -> io::Result<()> {
+    let docs = root.join("docs");
+    std::fs::write(docs.join("benchmarks-ratio.svg"), svg(rows))?;
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let commit = sh(
+        "git",
+        &[
+            "-C",
+            &root.to_string_lossy(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    );
+    let dirty = !sh(
+        "git",
+        &[
+            "-C",
+            &root.to_string_lossy(),
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+        ],
+    )
+    .is_empty();
+    let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let mut md = String::new();
+    md += "# Benchmarks: eddy beside tokio, smol and the raw-epoll baseline\n\n";
+    md += "Generated by `cargo xtask bench` (tests/bench); do not edit above the optimisation \
+           log, the next full run rewrites it. The workloads, peer figures and targets are \
+           those of the project's BENCHMARKS.md.\n\n";
+    let _ = writeln!(
+        md,
+        "- date: {date}\n- machine: {nproc} CPUs (`nproc`), {cpu}\n- commit: {commit}{}\n- runs: \
+         {} per runtime, interleaved run by run\n",
+        if dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        },
+        opts.runs
+    );
+    md += "## How to read this\n\n\
+        Each cell is the median of the runs, with the fastest and slowest run in brackets; \
+        on a shared 2-vCPU virtual machine only the ratios of one run mean anything. \
+        `eddy/tokio` and `eddy/baseline` divide eddy's median by the peer's: for costs \
+        (ns, µs, bytes) below 1 is eddy ahead, for throughputs (round trips/s, calls/s) \
+        above 1 is eddy ahead. The baseline is the same work written directly on \
+        eddy-selector with one epoll loop, no tasks and no wakers: the kernel's cost with no \
+        runtime. The network workloads run clients and servers as tasks of one \
+        current-thread runtime; latencies come from a log-bucket histogram (within 12.5%, \
+        rounded up). The chart shows every row as a cost ratio (throughputs inverted), so a \
+        bar shorter than 1 is always eddy ahead; the dashed line is the 0.5 target.\n\n\
+        ![eddy/tokio per workload](benchmarks-ratio.svg)\n\n";
+    md += "## Results\n\n| workload | figure | eddy | tokio | smol | baseline | eddy/tokio | eddy/baseline | target |\n";
+    md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.workload,
+            r.figure,
+            cell(r, 0),
+            cell(r, 1),
+            cell(r, 2),
+            cell(r, 3),
+            ratio(r.ratio(1)),
+            ratio(r.ratio(3)),
+            verdict(r)
+        );
+    }
+    let churn = |live: &str| {
+        rows.iter()
+            .find(|r| r.workload == format!("timer_churn {live} live"))
+            .and_then(|r| r.cols[0])
+            .map(|s| s.median)
+    };
+    if let (Some(k), Some(m)) = (churn("1k"), churn("1M")) {
+        let _ = writeln!(
+            md,
+            "\ntimer_churn at 1M live against 1k live, eddy: {:.2}x (target ≤ 1.5x: {}).",
+            m / k,
+            if m / k <= 1.5 { "met" } else { "not yet" }
+        );
+    }
+    md += "\n## Primitive costs, same run\n\n| primitive | ns |\n| --- | --- |\n";
+    for (name, ns) in prims {
+        let _ = writeln!(md, "| {name} | {ns:.1} |");
+    }
+    md += "\n";
+    md += &strace_section(opts);
+    let path = docs.join("benchmarks.md");
+    let kept = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(KEPT).map(|i| old[i..].to_string()))
+        .unwrap_or_else(|| {
+            format!(
+                "{KEPT}\n\nEach optimisation, with eddy/tokio before and after, from one run each.\n\n\
+                 | change | workload | before | after |\n| --- | --- | --- | --- |\n"
+            )
+        });
+    md += "\n";
+    md += &kept;
+    std::fs::write(path, md)
+}

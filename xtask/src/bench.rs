@@ -1,0 +1,100 @@
+//! `cargo xtask bench`: eddy beside tokio, smol and the raw-epoll baseline, in one run.
+//!
+//! Builds tests/bench in release mode and runs it. A full run (no `--quick`, no `--only`)
+//! also rewrites docs/benchmarks.md and docs/benchmarks-ratio.svg, with the syscalls per
+//! echo round trip counted by `strace -c -f`, installed from Debian's packages if missing.
+
+use std::process::Command;
+
+use crate::step::{self, Failure, Result, cargo};
+
+/// Runs the bench with `args` (`--quick`, `--only NAME`, `--runs N`).
+pub(crate) fn run(args: &[String]) -> Result {
+    let mut forwarded: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    let (mut quick, mut only) = (false, false);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--only" | "--runs" => {
+                only |= a == "--only";
+                let v = it
+                    .next()
+                    .ok_or_else(|| Failure::new("bench", format!("{a} needs a value")))?;
+                forwarded.push(a.clone());
+                forwarded.push(v.clone());
+                continue;
+            }
+            other => {
+                return Err(Failure::new(
+                    "bench",
+                    format!("unknown argument `{other}` (use --quick, --only NAME, --runs N)"),
+                ));
+            }
+        }
+        forwarded.push(a.clone());
+    }
+    step::run(
+        "bench: build",
+        cargo().args(["build", "--release", "-p", "eddy-bench"]),
+    )?;
+    let bin = step::root()
+        .join("target")
+        .join("release")
+        .join("eddy-bench");
+    let mut cmd = Command::new(bin);
+    cmd.args(&forwarded).current_dir(step::root());
+    // Only a complete run may stand for the project in docs/benchmarks.md.
+    if !quick && !only {
+        cmd.arg("--docs").arg(step::root());
+        if !ensure_strace() {
+            cmd.arg("--no-strace");
+        }
+    }
+    step::run(if quick { "bench --quick" } else { "bench" }, &mut cmd)
+}
+
+/// Whether `strace` can be run, installing it with apt-get when it is missing.
+fn ensure_strace() -> bool {
+    let present = || {
+        Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present() {
+        return true;
+    }
+    println!("\n==> [bench: strace] not found; installing it with apt-get");
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = if sudo {
+            let mut c = Command::new("sudo");
+            c.arg("-n").arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        c.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let installed = apt(&["install", "-y", "strace"])
+        || (apt(&["update"]) && apt(&["install", "-y", "strace"]));
+    if installed && present() {
+        return true;
+    }
+    println!(
+        "<== [bench: strace] could not install strace: the docs will say syscalls were not \
+         counted (install it with `apt-get install strace` and rerun)"
+    );
+    false
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
