@@ -259,9 +259,11 @@ fn strace_section(opts: &Options) -> String {
     let _ = writeln!(
         s,
         "`strace -c -f` around one connection making {STRACE_ROUNDS} round trips (client and \
-         server in the same process, so a round trip is both ends' work); start-up calls are \
-         included and spread over the round trips. Target: 4 (read, write and the amortised \
-         `epoll_wait` per end), no `epoll_ctl` after registration.\n"
+         server in the same process, so a round trip is both ends' work: divide by 2 for one \
+         end); start-up calls are included and spread over the round trips. Target: 4 per end \
+         (read, write and the amortised `epoll_wait`), no `epoll_ctl` after registration. The \
+         baseline's 3 per end is the floor: it takes a read shorter than its buffer as \
+         drained, where the runtimes read again until `EAGAIN`.\n"
     );
     s += "| runtime | syscalls per round trip | epoll_ctl in the whole run | busiest calls per round trip |\n";
     s += "| --- | --- | --- | --- |\n";
@@ -350,6 +352,12 @@ pub(crate) fn write_docs(
         current-thread runtime; latencies come from a log-bucket histogram (within 12.5%, \
         rounded up). The chart shows every row as a cost ratio (throughputs inverted), so a \
         bar shorter than 1 is always eddy ahead; the dashed line is the 0.5 target.\n\n\
+        Known limits of the harness: idle_memory counts the 8-byte join handle each runtime \
+        keeps per task in a `Vec` (alike for all three); ping_pong_threads spawns its two \
+        tasks on a 2-worker runtime but cannot pin them to different workers, so a run where \
+        both land on one worker measures a same-thread bounce (a figure far below the 27 µs \
+        of a sleeping-thread wake says so); smol runs only the current-thread workloads, on \
+        async-executor driven by the calling thread.\n\n\
         ![eddy/tokio per workload](benchmarks-ratio.svg)\n\n";
     md += "## Results\n\n| workload | figure | eddy | tokio | smol | baseline | eddy/tokio | eddy/baseline | target |\n";
     md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
