@@ -240,12 +240,18 @@ impl<P: Park> CurrentThread<P> {
         let mut future = pin!(future);
         shared.main.woken.store(true, Relaxed);
         let mut tick: u32 = 0;
+        // Polls of the main future and tasks run since the driver was last polled. The
+        // driver is polled (without blocking) every `DRIVER_INTERVAL` of them, not each
+        // time the main future is woken: with an I/O driver that poll is a system call, and
+        // a `block_on` future that awaits one task after another would pay it per task.
+        let mut since_driver: u32 = 0;
         loop {
             // Acquire: pairs with MainWaker's Release store.
-            if shared.main.woken.swap(false, Acquire)
-                && let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx))
-            {
-                return out;
+            if shared.main.woken.swap(false, Acquire) {
+                since_driver += 1;
+                if let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx)) {
+                    return out;
+                }
             }
             crate::task::clock::reset();
             let mut ran = 0;
@@ -260,11 +266,15 @@ impl<P: Park> CurrentThread<P> {
                     break;
                 }
             }
-            if ran == DRIVER_INTERVAL || shared.main.woken.load(Relaxed) {
+            since_driver += ran;
+            if since_driver >= DRIVER_INTERVAL {
                 driver.park_timeout(Duration::ZERO);
+                since_driver = 0;
                 crate::task::clock::reset();
-            } else if ran == 0 {
+            } else if ran == 0 && !shared.main.woken.load(Relaxed) {
+                // Nothing to run and the main future is not woken: sleep in the driver.
                 driver.park();
+                since_driver = 0;
                 crate::task::clock::reset();
             }
         }
