@@ -17,6 +17,8 @@ const EXAMPLES: &[&str] = &[
     "timed",
     "pitfalls",
     "manual_loop",
+    "blocking",
+    "debug_mode",
     "tour",
 ];
 

@@ -33,5 +33,9 @@ fn main() {
     });
     step("2.8 the loop by hand");
     concepts::manual_loop();
+    step("2.7 + 2.9 a CPU-bound loop on the event loop, caught by debug mode");
+    concepts::blocking(true);
+    step("2.9 debug mode: slow polls, the task dump, metrics, lost wakes");
+    concepts::debug_mode();
     println!("\ndone: see docs/asyncio-guide.md for each concept in depth");
 }

@@ -47,6 +47,7 @@
 //! schedulers) and [`net`] (the reactor and sockets). `docs/asyncio-guide.md` walks through
 //! asyncio's concepts one by one with runnable examples.
 
+pub mod debug;
 mod loom;
 pub mod runtime;
 pub mod task;

@@ -293,7 +293,7 @@ fn drain(pipe: &mut impl Read) -> io::Result<()> {
     }
 }
 
-fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // SAFETY: F_GETFL on a descriptor this module owns (the fresh pipe) reads its flags.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags < 0 {

@@ -27,6 +27,8 @@ mod loom;
 pub mod blocking;
 pub mod coop;
 pub mod current_thread;
+pub mod debug;
+pub mod metrics;
 pub mod multi_thread;
 pub mod park;
 mod task;
@@ -34,6 +36,10 @@ mod task;
 pub use blocking::BlockingPool;
 pub use coop::yield_now;
 pub use current_thread::CurrentThread;
+pub use debug::{DebugConfig, SlowPoll};
+pub use metrics::{SchedulerMetrics, WorkerMetrics};
 pub use multi_thread::{MultiThread, MultiThreadBuilder};
 pub use park::{Park, ThreadParker, Unpark};
-pub use task::{AbortHandle, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState};
+pub use task::{
+    AbortHandle, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState, current_task_id,
+};

@@ -193,3 +193,9 @@ pub(crate) fn next_task_id() -> std::num::NonZeroU64 {
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     std::num::NonZeroU64::new(id).expect("invariant: 2^64 task ids are never exhausted")
 }
+
+/// A process-wide unique id for debug-mode monitors; same reasoning as `next_task_id`.
+pub(crate) fn next_monitor_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}

@@ -54,7 +54,7 @@ mod unix;
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use async_fd::Async;
 pub use coop::{BudgetHook, set_budget_hook};
-pub use reactor::{BlockingSpawner, EnterGuard, Handle, Reactor, Ready};
+pub use reactor::{BlockingSpawner, EnterGuard, Handle, IoMetrics, Reactor, Ready};
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpStream,
     WriteHalf,

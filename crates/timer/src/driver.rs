@@ -103,6 +103,60 @@ pub(crate) struct State {
     unpark: Option<Unpark>,
     /// Set when the `Driver` is dropped.
     shutdown: bool,
+    /// Counters for [`TimerMetrics`], kept under the lock `process` already holds.
+    stats: Stats,
+}
+
+/// Buckets of the lateness histogram: on time (within the tick), then 1, 2–3, 4–7, ...
+/// ticks late, the last one open-ended.
+const LATENESS_BUCKETS: usize = 12;
+
+#[derive(Default)]
+struct Stats {
+    fired: u64,
+    late: [u64; LATENESS_BUCKETS],
+}
+
+/// What a timer driver has done: from [`Driver::metrics`] or [`Handle::metrics`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimerMetrics {
+    /// Timers armed now.
+    pub live: usize,
+    /// Timers fired so far (cancelled ones never fire).
+    pub fired: u64,
+    /// The driver's tick, the unit of lateness.
+    pub tick: Duration,
+    /// How late timers fired, as `(up_to, count)`: `count` timers fired less than `up_to`
+    /// after their deadline's tick (`None`: the open-ended last bucket). Bucket 0 is "on
+    /// time": within the deadline's own tick; then 1, 2–3, 4–7, ... ticks late.
+    pub lateness: Vec<(Option<Duration>, u64)>,
+}
+
+impl Stats {
+    fn record(&mut self, ticks_late: u64) {
+        self.fired += 1;
+        let bucket = (u64::BITS - ticks_late.leading_zeros()) as usize;
+        self.late[bucket.min(LATENESS_BUCKETS - 1)] += 1;
+    }
+
+    fn metrics(&self, live: usize, tick: Duration) -> TimerMetrics {
+        let lateness = self
+            .late
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| {
+                let up_to = (i + 1 < LATENESS_BUCKETS).then(|| tick * (1u32 << i));
+                (up_to, count)
+            })
+            .collect();
+        TimerMetrics {
+            live,
+            fired: self.fired,
+            tick,
+            lateness,
+        }
+    }
 }
 
 /// How a registration or reset ended.
@@ -175,15 +229,23 @@ impl Driver {
         let inner = &self.handle.inner;
         let tick = inner.now_tick(now);
         let fired = &mut self.fired;
-        inner
-            .lock()
-            .wheel
-            .advance(tick, |_, waker| fired.push(waker));
+        let mut state = inner.lock();
+        let State { wheel, stats, .. } = &mut *state;
+        wheel.advance_with_deadlines(tick, |_, deadline, waker| {
+            stats.record(tick.saturating_sub(deadline));
+            fired.push(waker);
+        });
+        drop(state);
         let count = fired.len();
         for waker in fired.drain(..) {
             waker.wake();
         }
         count
+    }
+
+    /// Live timers, timers fired and how late they fired.
+    pub fn metrics(&self) -> TimerMetrics {
+        self.handle.metrics()
     }
 
     /// Number of live timers.
@@ -261,6 +323,7 @@ impl Builder {
                 driver_thread: Some(thread::current().id()),
                 unpark: None,
                 shutdown: false,
+                stats: Stats::default(),
             }),
         };
         Driver {
@@ -299,6 +362,11 @@ impl Inner {
     /// Length of one tick.
     pub(crate) fn tick(&self) -> Duration {
         Duration::from_nanos(self.tick_nanos)
+    }
+
+    pub(crate) fn metrics(&self) -> TimerMetrics {
+        let state = self.lock();
+        state.stats.metrics(state.wheel.len(), self.tick())
     }
 
     /// Nanoseconds from tick 0 to `t`, or 0 for an earlier `t`.

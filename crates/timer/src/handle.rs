@@ -56,6 +56,11 @@ impl Handle {
         Self { inner }
     }
 
+    /// Live timers, timers fired and how late they fired (see [`TimerMetrics`](crate::TimerMetrics)).
+    pub fn metrics(&self) -> crate::TimerMetrics {
+        self.inner.metrics()
+    }
+
     /// The handle entered on this thread.
     ///
     /// # Panics

@@ -74,7 +74,7 @@ use std::time::{Duration, Instant};
 
 pub use atomic_waker::AtomicWaker;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use driver::{Builder, Driver};
+pub use driver::{Builder, Driver, TimerMetrics};
 pub use handle::{EnterGuard, Handle, NoDriver};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -258,6 +258,16 @@ impl<T> Wheel<T> {
     /// Timers fire in slot order, which is deadline order except inside one higher-level
     /// slot that `now` passed entirely.
     pub fn advance(&mut self, now: u64, mut fire: impl FnMut(TimerKey, T)) -> usize {
+        self.advance_with_deadlines(now, |key, _, value| fire(key, value))
+    }
+
+    /// [`advance`](Self::advance), also telling `fire` each timer's deadline tick (so the
+    /// caller can measure how late it fires).
+    pub fn advance_with_deadlines(
+        &mut self,
+        now: u64,
+        mut fire: impl FnMut(TimerKey, u64, T),
+    ) -> usize {
         let now = now.max(self.elapsed);
         let mut fired = 0;
         let mut aside = NIL;
@@ -277,9 +287,10 @@ impl<T> Wheel<T> {
                         index,
                         generation: node.generation,
                     };
+                    let deadline = node.deadline;
                     let value = self.free_node(index);
                     fired += 1;
-                    fire(key, value);
+                    fire(key, deadline, value);
                 } else {
                     node.list = DETACHED;
                     node.next = aside;

@@ -124,6 +124,142 @@ pub(crate) async fn pitfalls() -> u32 {
     ticks
 }
 
+/// Burns CPU on the calling thread for `how_long`: a stand-in for parsing, hashing or
+/// compressing a large input.
+fn crunch(how_long: Duration) -> u64 {
+    let start = Instant::now();
+    let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+    while start.elapsed() < how_long {
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+    }
+    x
+}
+
+/// Runs `job` while a ticker ticks every 20 ms on the same loop; returns the ticks.
+async fn ticks_during<T>(job: eddy::task::JoinHandle<T>) -> u32 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let ticks = Arc::new(AtomicU32::new(0));
+    let counter = ticks.clone();
+    let ticker = eddy::spawn(async move {
+        let mut interval = eddy::interval(Duration::from_millis(20));
+        loop {
+            interval.tick().await;
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    job.await.expect("the job finished");
+    ticker.abort();
+    ticks.load(Ordering::Relaxed)
+}
+
+/// 2.7 and 2.9: a CPU-bound loop on the event loop stalls it, and debug mode names the task
+/// while it runs; the same work through `spawn_blocking` leaves the loop free and is not
+/// flagged. Debug mode is on if `debug` is, or with `EDDY_DEBUG=1`. Returns the ticker's
+/// ticks during each version.
+pub(crate) fn blocking(debug: bool) -> (u32, u32) {
+    let rt = eddy::Runtime::builder()
+        .current_thread()
+        .debug(debug)
+        .build()
+        .expect("a runtime");
+    if !rt.handle().debug_enabled() {
+        println!("  (debug mode is off: run with EDDY_DEBUG=1 to see the watchdog's report)");
+    }
+    let work = Duration::from_millis(300);
+    rt.block_on(async move {
+        let handle = eddy::Handle::current();
+        println!("  step 1: crunching for {work:?} on the event loop...");
+        let on_loop = handle.spawn_named("crunch", async move { crunch(work) });
+        let stalled = ticks_during(on_loop).await;
+        println!(
+            "  step 1 done: a 20 ms ticker ticked {stalled} times meanwhile (the loop was stuck)"
+        );
+        println!("  step 2: the same work through spawn_blocking...");
+        let off_loop = handle.spawn_named("crunch-offloaded", async move {
+            eddy::spawn_blocking(move || crunch(work))
+                .await
+                .expect("the job finished")
+        });
+        let free = ticks_during(off_loop).await;
+        println!(
+            "  step 2 done: the ticker ticked {free} times meanwhile, and nothing was flagged"
+        );
+        (stalled, free)
+    })
+}
+
+/// A hand-written future with a classic bug: it returns `Pending` without keeping the
+/// waker, so nothing can ever wake its task. Debug mode flags it as a lost wake.
+struct ForgetsItsWaker;
+
+impl std::future::Future for ForgetsItsWaker {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        std::task::Poll::Pending
+    }
+}
+
+/// 2.9: `asyncio.run(main(), debug=True)`: a slow poll reported while it runs, a task dump
+/// as a tree, the metrics, and at shutdown the pending tasks with a lost wake flagged.
+/// Returns how many tasks the dump listed.
+pub(crate) fn debug_mode() -> usize {
+    let rt = eddy::Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(100))
+        .build()
+        .expect("a runtime");
+    let listed = rt.block_on(async {
+        let handle = eddy::Handle::current();
+        let _server = handle.spawn_named("server", async {
+            let handle = eddy::Handle::current();
+            let _conns: Vec<_> = (0..2)
+                .map(|i| {
+                    handle.spawn_named(&format!("conn {i}"), eddy::sleep(Duration::from_secs(3600)))
+                })
+                .collect();
+            eddy::sleep(Duration::from_secs(3600)).await; // serving
+        });
+        handle.spawn_named("forgotten", ForgetsItsWaker);
+        println!("  a task calls std::thread::sleep(250 ms): eddy cannot see the call, but");
+        println!("  the watchdog reports the slow poll on stderr while it runs");
+        let sleepy = handle.spawn_named("sleepy", async {
+            std::thread::sleep(Duration::from_millis(250));
+        });
+        sleepy.await.expect("sleepy finished");
+        while handle.tasks().iter().any(|t| t.polls == 0) {
+            eddy::sleep(Duration::from_millis(1)).await;
+        }
+        let dump = handle.dump();
+        println!("  the task dump (Handle::dump, or kill -USR1 with EDDY_DUMP_ON_SIGNAL=1):");
+        for line in dump.to_string().lines() {
+            println!("    {line}");
+        }
+        let m = handle.metrics();
+        println!(
+            "  metrics: {} live tasks, {} spawned, {} polls, {} slow poll(s), {} timers live",
+            m.scheduler.live_tasks,
+            m.scheduler.spawned,
+            m.scheduler.polls,
+            m.scheduler.slow_polls,
+            m.timers.live
+        );
+        dump.len()
+    });
+    println!("  dropping the runtime: debug mode lists what is still pending (stderr)");
+    drop(rt);
+    listed
+}
+
 /// 2.8: the loop by hand: build a runtime, drive it with `block_on`, and reach it from
 /// inside through `Handle::current()`.
 pub(crate) fn manual_loop() -> u64 {

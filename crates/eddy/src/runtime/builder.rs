@@ -6,7 +6,8 @@ use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use eddy_executor::{CurrentThread, MultiThread};
+use eddy_executor::debug::SlowPollHook;
+use eddy_executor::{CurrentThread, DebugConfig, MultiThread, SlowPoll};
 
 use super::{EnterGuard, Flavor, Handle, Inner, Runtime, Scheduler, Spawner, context, parts};
 
@@ -42,6 +43,9 @@ pub struct Builder {
     pub(super) max_blocking_threads: Option<usize>,
     on_thread_start: Option<Hook>,
     on_thread_stop: Option<Hook>,
+    debug: bool,
+    slow_poll_threshold: Duration,
+    on_slow_poll: Option<SlowPollHook>,
 }
 
 impl Builder {
@@ -54,7 +58,37 @@ impl Builder {
             max_blocking_threads: None,
             on_thread_start: None,
             on_thread_stop: None,
+            debug: false,
+            slow_poll_threshold: crate::debug::DEFAULT_SLOW_POLL_THRESHOLD,
+            on_slow_poll: None,
         }
+    }
+
+    /// Turns debug mode on (asyncio's `debug=True`): slow polls are reported while they
+    /// run, a `block_on` inside a task is reported with its call site, and the tasks still
+    /// pending at shutdown are listed (lost wakes flagged). The environment variable
+    /// `EDDY_DEBUG=1` turns it on too, without a rebuild. See [`crate::debug`].
+    ///
+    /// With debug mode off the cost is one predictable branch per poll; with it on, a few
+    /// stores per poll and a watchdog thread that wakes every `threshold / 10` (1–10 ms).
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = on;
+        self
+    }
+
+    /// How long a poll may run before debug mode reports it: 100 ms by default, like
+    /// asyncio's `slow_callback_duration`, and at least 1 ms. `EDDY_SLOW_POLL_MS` overrides
+    /// it.
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// Sends debug mode's slow-poll reports to `hook` (called on the watchdog thread; keep
+    /// it short) instead of printing them on stderr. Does not turn debug mode on by itself.
+    pub fn on_slow_poll(mut self, hook: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Builder {
+        self.on_slow_poll = Some(Arc::new(hook));
+        self
     }
 
     /// One thread runs everything: the one that calls `block_on`, as in asyncio. The default.
@@ -120,6 +154,14 @@ impl Builder {
     /// If the OS refuses to start a worker thread.
     pub fn build(self) -> io::Result<Runtime> {
         let (driver, net, timer, blocking) = parts(&self)?;
+        let settings = crate::debug::settings(self.debug, self.slow_poll_threshold);
+        let debug = settings.enabled.then(|| {
+            let config = DebugConfig::new().slow_poll_threshold(settings.threshold);
+            match &self.on_slow_poll {
+                Some(hook) => config.on_slow_poll(hook.clone()),
+                None => config,
+            }
+        });
         let handle = Handle {
             inner: Arc::new(Inner {
                 spawner: OnceLock::new(),
@@ -127,11 +169,12 @@ impl Builder {
                 timer,
                 blocking,
                 flavor: self.flavor,
+                debug: settings.enabled,
             }),
         };
         let scheduler = match self.flavor {
             Flavor::CurrentThread => {
-                let rt = CurrentThread::with_driver(driver);
+                let rt = CurrentThread::with_driver_and_debug(driver, debug);
                 let _ = handle
                     .inner
                     .spawner
@@ -163,6 +206,9 @@ impl Builder {
                 if let Some(n) = self.worker_threads {
                     workers = workers.worker_threads(n);
                 }
+                if let Some(config) = debug {
+                    workers = workers.debug(config);
+                }
                 let rt = workers
                     .on_thread_start(start)
                     .on_thread_stop(stop)
@@ -171,10 +217,16 @@ impl Builder {
                 Scheduler::MultiThread(rt)
             }
         };
-        Ok(Runtime {
+        let runtime = Runtime {
             scheduler: Some(scheduler),
             handle,
-        })
+        };
+        if let Some(signal) = settings.dump_signal
+            && let Err(e) = runtime.dump_on(signal)
+        {
+            eprintln!("eddy: EDDY_DUMP_ON_SIGNAL: cannot catch signal {signal}: {e}");
+        }
+        Ok(runtime)
     }
 }
 
@@ -186,6 +238,8 @@ impl fmt::Debug for Builder {
             .field("timer_tick", &self.timer_tick)
             .field("thread_name", &self.thread_name)
             .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("debug", &self.debug)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
             .finish_non_exhaustive()
     }
 }

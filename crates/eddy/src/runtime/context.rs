@@ -28,6 +28,11 @@ pub(crate) fn current() -> Option<Handle> {
         .flatten()
 }
 
+/// Whether this thread drives a runtime now (a worker, or inside `block_on`).
+pub(crate) fn is_driving() -> bool {
+    DRIVING.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Marks this thread as driving a runtime until the guard drops.
 pub(crate) struct Driving {
     was: bool,

@@ -9,6 +9,7 @@
 mod builder;
 mod context;
 mod driver;
+mod dump_signal;
 
 use std::fmt;
 use std::future::Future;
@@ -64,6 +65,8 @@ struct Inner {
     timer: eddy_timer::Handle,
     blocking: Arc<BlockingPool>,
     flavor: Flavor,
+    /// Debug mode is on (`Builder::debug`, `EDDY_DEBUG`).
+    debug: bool,
 }
 
 enum Spawner {
@@ -111,6 +114,9 @@ impl Runtime {
     /// propagates to the caller.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if context::is_driving() {
+            crate::debug::report_blocking_call("`Runtime::block_on`");
+        }
         let _driving = context::Driving::enter();
         let _enter = self.handle.enter();
         match self
@@ -141,7 +147,34 @@ impl Runtime {
         self.shutdown(timeout)
     }
 
+    /// Prints [`Handle::dump`] to stderr each time `signal` (a number such as
+    /// `libc::SIGUSR1`) arrives, for as long as the runtime lives; `EDDY_DUMP_ON_SIGNAL=1`
+    /// does the same for `SIGUSR1` without code. The dump comes from a thread of its own,
+    /// so it works when every worker is stuck. The signal's previous handler is replaced
+    /// for the rest of the process's life (as with [`crate::signal::ctrl_c`]).
+    ///
+    /// # Errors
+    ///
+    /// `EINVAL` for a number that is not a signal or one that cannot be caught
+    /// (`SIGKILL`, `SIGSTOP`); the system's error if the pipe or thread cannot be created.
+    pub fn dump_on(&self, signal: libc::c_int) -> io::Result<()> {
+        dump_signal::register(&self.handle, signal)
+    }
+
     fn shutdown(&mut self, timeout: Duration) -> ShutdownReport {
+        if self.handle.inner.debug {
+            // Tasks already aborted are on their way out; the listing is about the others.
+            let pending = self.handle.tasks().into_iter().filter(|t| !t.cancelled);
+            let dump = crate::debug::Dump::new(pending.collect());
+            if !dump.is_empty() {
+                let lost = dump.lost_wakes().count();
+                eprint!(
+                    "eddy debug: {} task(s) still pending at shutdown are cancelled now ({lost} \
+                     lost wake(s)):\n{dump}",
+                    dump.len()
+                );
+            }
+        }
         // Dropping the scheduler cancels its tasks on their own threads and joins the
         // workers; dropping its driver then wakes anything still waiting on I/O.
         drop(self.scheduler.take());
@@ -235,12 +268,50 @@ impl Handle {
         self.inner.blocking.spawn_blocking(f)
     }
 
-    /// A snapshot of every live task: id, name, spawn location, state, polls, busy time.
+    /// A snapshot of every live task: id, name, spawn location, state, polls, busy time,
+    /// age, parent.
     pub fn tasks(&self) -> Vec<eddy_executor::TaskInfo> {
         match self.inner.spawner() {
             Spawner::CurrentThread(h) => h.tasks(),
             Spawner::MultiThread(h) => h.tasks(),
         }
+    }
+
+    /// Every live task, printable as a tree (`Display`); see [`Dump`](crate::debug::Dump).
+    /// Safe from any thread and from inside a task: it holds the task list's lock for one
+    /// pass over it, never waits for a task, and never stops a worker.
+    ///
+    /// ```
+    /// eddy::run(async {
+    ///     let _idle = eddy::spawn(std::future::pending::<()>());
+    ///     eddy::yield_now().await; // let it run up to its first `Pending`
+    ///     let dump = eddy::Handle::current().dump();
+    ///     assert_eq!(dump.len(), 1);
+    ///     assert!(dump.to_string().contains("idle"));
+    /// });
+    /// ```
+    pub fn dump(&self) -> crate::debug::Dump {
+        crate::debug::Dump::new(self.tasks())
+    }
+
+    /// The runtime's counters: scheduler, blocking pool, timers, reactor. Each counter is
+    /// kept by the thread that bumps it and summed here, so counting never contends.
+    pub fn metrics(&self) -> crate::debug::Metrics {
+        let scheduler = match self.inner.spawner() {
+            Spawner::CurrentThread(h) => h.metrics(),
+            Spawner::MultiThread(h) => h.metrics(),
+        };
+        crate::debug::Metrics {
+            scheduler,
+            blocking: self.inner.blocking.metrics(),
+            timers: self.inner.timer.metrics(),
+            io: self.inner.net.metrics(),
+        }
+    }
+
+    /// Whether debug mode is on.
+    pub fn debug_enabled(&self) -> bool {
+        self.inner.debug
     }
 }
 

@@ -1,8 +1,10 @@
 //! Public-API tests for the eddy facade.
 
+mod debug;
 mod echo;
 mod future;
 mod runtime;
 mod signal;
+mod support;
 mod sync;
 mod tasks;

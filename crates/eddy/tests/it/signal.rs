@@ -11,30 +11,7 @@ use std::time::{Duration, Instant};
 use eddy::signal::ctrl_c;
 use eddy_net::Reactor;
 
-/// Runs `body` in a child process (this test binary, re-run for `test` only, with `flag`
-/// set) and checks that it succeeded.
-fn in_child_process(test: &str, flag: &str, body: fn()) {
-    if std::env::var_os(flag).is_some() {
-        body();
-        println!("child: ok");
-        return;
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(flag, "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && text.contains("child: ok"),
-        "child failed ({:?}):\n{text}",
-        out.status
-    );
-}
+use crate::support::in_child_process;
 
 /// A waker that records that it fired and interrupts the reactor's turn.
 struct Flag {
@@ -118,9 +95,10 @@ fn ctrl_c_without_a_reactor_says_what_to_do() {
 
 #[test]
 fn ctrl_c_resolves_on_sigint_and_not_on_an_earlier_one() {
-    in_child_process(
+    let _ = in_child_process(
         "signal::ctrl_c_resolves_on_sigint_and_not_on_an_earlier_one",
         "EDDY_TEST_CTRL_C_CHILD",
+        &[],
         || {
             let mut reactor = Reactor::new().unwrap();
             let _guard = reactor.handle().enter();
@@ -156,9 +134,10 @@ fn ctrl_c_resolves_on_sigint_and_not_on_an_earlier_one() {
 
 #[test]
 fn one_sigint_resolves_every_waiter_on_every_reactor() {
-    in_child_process(
+    let _ = in_child_process(
         "signal::one_sigint_resolves_every_waiter_on_every_reactor",
         "EDDY_TEST_CTRL_C_WAITERS_CHILD",
+        &[],
         || {
             // Two waiters on another thread's reactor, which does not turn while the signal
             // arrives and this thread drains the pipe: epoll will never report the bytes to

@@ -66,6 +66,20 @@ pub struct PoolBuilder {
     thread_name: String,
 }
 
+/// A blocking pool's state: from [`BlockingPool::metrics`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlockingMetrics {
+    /// Threads running a job (or about to pick one up).
+    pub busy: usize,
+    /// Threads waiting for a job.
+    pub idle: usize,
+    /// Jobs submitted and not yet picked up by a thread.
+    pub queued: usize,
+    /// The cap on threads.
+    pub max_threads: usize,
+}
+
 /// What `shutdown` left behind: jobs still running when the wait ran out.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -206,12 +220,23 @@ impl BlockingPool {
 
     /// Jobs queued or running.
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.inner.owned.snapshot()
+        self.inner.owned.snapshot(None)
     }
 
     /// Threads alive now (busy or idle).
     pub fn threads(&self) -> usize {
         self.inner.counters.lock().unwrap().threads
+    }
+
+    /// Threads busy and idle, and jobs waiting for a thread.
+    pub fn metrics(&self) -> BlockingMetrics {
+        let c = self.inner.counters.lock().unwrap();
+        BlockingMetrics {
+            busy: c.threads.saturating_sub(c.idle),
+            idle: c.idle,
+            queued: c.queued,
+            max_threads: self.inner.max_threads,
+        }
     }
 
     /// Stops the pool: jobs not yet started are cancelled, idle threads exit, and running
@@ -230,7 +255,7 @@ impl BlockingPool {
             c.shutdown = true;
             c.threads
         };
-        let infos = self.inner.owned.snapshot();
+        let infos = self.inner.owned.snapshot(None);
         let mut running = Vec::new();
         for task in self.inner.owned.close_and_drain() {
             if task.header().state.load().is(crate::task::state::RUNNING) {
@@ -338,7 +363,6 @@ impl Inner {
                 Ok(Some(task)) => {
                     c.queued -= 1;
                     drop(c);
-                    crate::task::clock::reset();
                     task.run();
                     c = self.counters.lock().unwrap();
                 }

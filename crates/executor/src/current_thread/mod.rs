@@ -26,9 +26,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::coop;
+use crate::debug::{DebugConfig, Monitor};
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
 use crate::loom::sync::{Arc, Mutex};
+use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
 use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
 
@@ -68,7 +70,8 @@ struct Local {
 
 /// The state other threads (wakers, handles) reach.
 struct Shared {
-    owned: OwnedTasks,
+    /// std's `Arc`: debug mode's watchdog looks names up here (it holds no loom state).
+    owned: std::sync::Arc<OwnedTasks>,
     inject: Mutex<Inject>,
     /// Length of `inject.queue`, to skip the lock when empty (Relaxed: a missed push is
     /// covered by the unpark that follows it).
@@ -76,6 +79,14 @@ struct Shared {
     /// std's `Arc`: `Waker::from` needs it, and it holds no state loom must see.
     main: std::sync::Arc<MainWaker>,
     unpark: Box<dyn Unpark>,
+    /// The `block_on` thread's counters (`metrics.rs`).
+    counters: Counters,
+    /// Unparks from other threads.
+    unparks: SharedCounter,
+    /// The local queue's length, stored by the owning thread once per batch of tasks.
+    local_depth: AtomicUsize,
+    /// Debug mode's monitor, when on.
+    monitor: Option<Monitor>,
 }
 
 struct Inject {
@@ -149,12 +160,26 @@ impl Default for CurrentThread<ThreadParker> {
 impl<P: Park> CurrentThread<P> {
     /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...).
     pub fn with_driver(driver: P) -> CurrentThread<P> {
+        CurrentThread::with_driver_and_debug(driver, None)
+    }
+
+    /// [`with_driver`](Self::with_driver), with debug mode on when `debug` is `Some`: a
+    /// watchdog reports polls slower than its threshold while they run, and busy time is
+    /// sampled per task (`debug.rs`).
+    pub fn with_driver_and_debug(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
+        let owned = std::sync::Arc::new(OwnedTasks::new());
+        let monitor = debug.map(|config| {
+            let monitor = Monitor::new(config);
+            let owned = owned.clone();
+            monitor.start(move |id| owned.name(id));
+            monitor
+        });
         let main = std::sync::Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             unpark: Box::new(driver.unpark()),
         });
         let shared = Arc::new(Shared {
-            owned: OwnedTasks::new(),
+            owned,
             inject: Mutex::new(Inject {
                 queue: VecDeque::new(),
                 closed: false,
@@ -162,6 +187,10 @@ impl<P: Park> CurrentThread<P> {
             inject_len: AtomicUsize::new(0),
             main,
             unpark: Box::new(driver.unpark()),
+            counters: Counters::new(),
+            unparks: SharedCounter::new(),
+            local_depth: AtomicUsize::new(0),
+            monitor,
         });
         CurrentThread {
             local: Local {
@@ -215,12 +244,17 @@ impl<P: Park> CurrentThread<P> {
 
     /// A snapshot of every live task (the facade's task dump).
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.local.shared.owned.snapshot()
+        self.local.shared.tasks()
     }
 
     /// How many tasks are alive (spawned and not yet complete).
     pub fn live_tasks(&self) -> usize {
         self.local.shared.owned.len()
+    }
+
+    /// The scheduler's counters.
+    pub fn metrics(&self) -> SchedulerMetrics {
+        self.local.shared.metrics()
     }
 
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
@@ -253,13 +287,13 @@ impl<P: Park> CurrentThread<P> {
                     return out;
                 }
             }
-            crate::task::clock::reset();
             let mut ran = 0;
             while ran < DRIVER_INTERVAL {
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.local.next_task(tick) else {
                     break;
                 };
+                shared.counters.poll();
                 coop::budgeted(|| task.run());
                 ran += 1;
                 if shared.main.woken.load(Relaxed) {
@@ -267,15 +301,18 @@ impl<P: Park> CurrentThread<P> {
                 }
             }
             since_driver += ran;
+            // Relaxed: a statistic for `metrics`.
+            shared
+                .local_depth
+                .store(self.local.queue.borrow().len(), Relaxed);
             if since_driver >= DRIVER_INTERVAL {
                 driver.park_timeout(Duration::ZERO);
                 since_driver = 0;
-                crate::task::clock::reset();
             } else if ran == 0 && !shared.main.woken.load(Relaxed) {
                 // Nothing to run and the main future is not woken: sleep in the driver.
+                shared.counters.park();
                 driver.park();
                 since_driver = 0;
-                crate::task::clock::reset();
             }
         }
     }
@@ -285,6 +322,9 @@ impl<P: Park> Drop for CurrentThread<P> {
     fn drop(&mut self) {
         let _enter = Enter::new(&self.local);
         let shared = &self.local.shared;
+        if let Some(m) = &shared.monitor {
+            m.stop();
+        }
         for task in shared.owned.close_and_drain() {
             task.shutdown();
         }
@@ -362,9 +402,30 @@ impl Schedule for Arc<Shared> {
     fn release(&self, task: &RawTask) -> bool {
         self.owned.remove(task)
     }
+
+    fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
+    }
 }
 
 impl Shared {
+    fn tasks(&self) -> Vec<TaskInfo> {
+        self.owned.snapshot(self.monitor.as_ref())
+    }
+
+    fn metrics(&self) -> SchedulerMetrics {
+        let mut worker = self.counters.read();
+        worker.unparks = self.unparks.get();
+        // Relaxed: a statistic.
+        worker.local_depth = self.local_depth.load(Relaxed);
+        let mut m = SchedulerMetrics::from_workers(vec![worker]);
+        m.live_tasks = self.owned.len();
+        m.spawned = self.owned.spawned();
+        m.inject_depth = self.inject_len.load(Relaxed);
+        m.slow_polls = self.monitor.as_ref().map_or(0, Monitor::slow_polls);
+        m
+    }
+
     fn schedule(&self, task: Notified) {
         let task = match CURRENT.with(|c| {
             let cur = c.get();
@@ -390,6 +451,7 @@ impl Shared {
         inject.queue.push_back(task);
         self.inject_len.store(inject.queue.len(), Relaxed);
         drop(inject);
+        self.unparks.add();
         self.unpark.unpark();
     }
 }
@@ -455,12 +517,17 @@ impl Handle {
 
     /// A snapshot of every live task.
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.shared.owned.snapshot()
+        self.shared.tasks()
     }
 
     /// How many tasks are alive.
     pub fn live_tasks(&self) -> usize {
         self.shared.owned.len()
+    }
+
+    /// The scheduler's counters.
+    pub fn metrics(&self) -> SchedulerMetrics {
+        self.shared.metrics()
     }
 }
 

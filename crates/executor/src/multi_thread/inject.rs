@@ -33,6 +33,12 @@ impl Inject {
         }
     }
 
+    /// Tasks queued (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        // Acquire: pairs with the Release stores below, made under the lock.
+        self.len.load(Acquire)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         // Acquire: pairs with the Release stores below, made under the lock.
         self.len.load(Acquire) == 0

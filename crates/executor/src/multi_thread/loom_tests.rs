@@ -13,6 +13,8 @@ fn worker_shared() -> WorkerShared {
         lifo: AtomicPtr::new(ptr::null_mut()),
         parker: ThreadParker::new().unpark(),
         unparked: AtomicBool::new(false),
+        counters: Counters::new(),
+        unparks: SharedCounter::new(),
     }
 }
 

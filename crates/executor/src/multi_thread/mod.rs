@@ -20,9 +20,11 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::coop;
+use crate::debug::{DebugConfig, Monitor};
 use crate::loom::sync::atomic::Ordering::SeqCst;
 use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 use crate::loom::sync::{Arc, Mutex};
+use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
 use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
 
@@ -85,10 +87,15 @@ pub(crate) struct WorkerShared {
     parker: ThreadUnparker,
     /// Set by `unpark_worker` before it unparks; see `worker.rs`.
     unparked: AtomicBool,
+    /// This worker's own counters (`metrics.rs`).
+    counters: Counters,
+    /// Wakes of this worker, counted by whoever woke it.
+    unparks: SharedCounter,
 }
 
 pub(crate) struct Shared {
-    owned: OwnedTasks,
+    /// std's `Arc`: debug mode's watchdog looks names up here (it holds no loom state).
+    owned: std::sync::Arc<OwnedTasks>,
     inject: Inject,
     workers: Box<[WorkerShared]>,
     idle: Idle,
@@ -98,6 +105,8 @@ pub(crate) struct Shared {
     driver_holder: AtomicUsize,
     shutdown: AtomicBool,
     running_workers: AtomicUsize,
+    /// Debug mode's monitor, when on.
+    monitor: Option<Monitor>,
 }
 
 impl MultiThread {
@@ -146,12 +155,17 @@ impl MultiThread {
 
     /// A snapshot of every live task.
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.shared.owned.snapshot()
+        self.shared.tasks()
     }
 
     /// How many tasks are alive.
     pub fn live_tasks(&self) -> usize {
         self.shared.owned.len()
+    }
+
+    /// The scheduler's counters, summed over its workers.
+    pub fn metrics(&self) -> SchedulerMetrics {
+        self.shared.metrics()
     }
 
     /// Runs `future` on the calling thread (not a worker) until it completes; spawned
@@ -191,6 +205,7 @@ pub struct MultiThreadBuilder {
     thread_name: String,
     on_start: Option<ThreadHook>,
     on_stop: Option<ThreadHook>,
+    debug: Option<DebugConfig>,
 }
 
 impl MultiThreadBuilder {
@@ -200,7 +215,15 @@ impl MultiThreadBuilder {
             thread_name: "eddy-worker".to_owned(),
             on_start: None,
             on_stop: None,
+            debug: None,
         }
+    }
+
+    /// Turns debug mode on: a watchdog reports polls slower than the configured threshold
+    /// while they run, and busy time is sampled per task (`debug.rs`).
+    pub fn debug(mut self, config: DebugConfig) -> MultiThreadBuilder {
+        self.debug = Some(config);
+        self
     }
 
     /// The number of worker threads (at least one; default: the available cores).
@@ -245,8 +268,15 @@ impl MultiThreadBuilder {
     pub fn build_with_driver<P: Park + Send + 'static>(self, driver: P) -> MultiThread {
         let n = self.workers.max(1);
         let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
+        let owned = std::sync::Arc::new(OwnedTasks::new());
+        let monitor = self.debug.map(|config| {
+            let monitor = Monitor::new(config);
+            let owned = owned.clone();
+            monitor.start(move |id| owned.name(id));
+            monitor
+        });
         let shared = Arc::new(Shared {
-            owned: OwnedTasks::new(),
+            owned,
             inject: Inject::new(),
             workers: parkers
                 .iter()
@@ -255,6 +285,8 @@ impl MultiThreadBuilder {
                     lifo: AtomicPtr::new(std::ptr::null_mut()),
                     parker: p.unpark(),
                     unparked: AtomicBool::new(false),
+                    counters: Counters::new(),
+                    unparks: SharedCounter::new(),
                 })
                 .collect(),
             idle: Idle::new(n),
@@ -263,6 +295,7 @@ impl MultiThreadBuilder {
             driver_holder: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             running_workers: AtomicUsize::new(n),
+            monitor,
         });
         let threads = parkers
             .into_iter()
@@ -307,6 +340,9 @@ impl Drop for MultiThread {
         for t in self.threads.drain(..) {
             // A worker only panics on a broken invariant; the panic was already reported.
             let _ = t.join();
+        }
+        if let Some(m) = &self.shared.monitor {
+            m.stop();
         }
     }
 }
@@ -355,6 +391,7 @@ impl Shared {
         let w = &self.workers[id];
         // SeqCst: the Dekker pair with the worker's `driver_holder` store (worker.rs).
         w.unparked.store(true, SeqCst);
+        w.unparks.add();
         if self.driver_holder.load(SeqCst) == id + 1 {
             self.driver_unpark.unpark();
         }
@@ -387,6 +424,36 @@ impl Schedule for Arc<Shared> {
     fn release(&self, task: &RawTask) -> bool {
         self.owned.remove(task)
     }
+
+    fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
+    }
+}
+
+impl Shared {
+    fn tasks(&self) -> Vec<TaskInfo> {
+        self.owned.snapshot(self.monitor.as_ref())
+    }
+
+    fn metrics(&self) -> SchedulerMetrics {
+        let per_worker = self
+            .workers
+            .iter()
+            .map(|w| {
+                let mut m = w.counters.read();
+                m.unparks = w.unparks.get();
+                // SeqCst: as in `has_work`; a statistic either way.
+                m.local_depth = w.queue.len() + usize::from(!w.lifo.load(SeqCst).is_null());
+                m
+            })
+            .collect();
+        let mut m = SchedulerMetrics::from_workers(per_worker);
+        m.live_tasks = self.owned.len();
+        m.spawned = self.owned.spawned();
+        m.inject_depth = self.inject.len();
+        m.slow_polls = self.monitor.as_ref().map_or(0, Monitor::slow_polls);
+        m
+    }
 }
 
 impl Handle {
@@ -412,12 +479,17 @@ impl Handle {
 
     /// A snapshot of every live task.
     pub fn tasks(&self) -> Vec<TaskInfo> {
-        self.shared.owned.snapshot()
+        self.shared.tasks()
     }
 
     /// How many tasks are alive.
     pub fn live_tasks(&self) -> usize {
         self.shared.owned.len()
+    }
+
+    /// The scheduler's counters, summed over its workers.
+    pub fn metrics(&self) -> SchedulerMetrics {
+        self.shared.metrics()
     }
 }
 

@@ -108,14 +108,11 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
             core.run_task(&shared, &cx, task);
             continue;
         }
-        crate::task::clock::reset();
         if let Some(task) = core.search(&shared) {
-            crate::task::clock::reset();
             core.run_task(&shared, &cx, task);
             continue;
         }
         core.sleep(&shared);
-        crate::task::clock::reset();
     }
     core.shutdown(&shared);
     CONTEXT.with(|c| c.set(prev));
@@ -132,9 +129,9 @@ impl Core {
         self.tick = self.tick.wrapping_add(1);
         if self.tick.is_multiple_of(GLOBAL_INTERVAL) {
             shared.poll_driver();
-            crate::task::clock::reset();
         }
         cx.running.set(task.0.header_ptr().as_ptr());
+        shared.workers[self.index].counters.poll();
         coop::budgeted(|| task.run());
         cx.running.set(ptr::null());
     }
@@ -179,9 +176,11 @@ impl Core {
                 // SAFETY: we own `me.queue`, it is not the victim's, and it is empty (we
                 // only search after `next_task` found nothing).
                 if let Some(t) = unsafe { v.queue.steal_into(&me.queue) } {
+                    me.counters.steal();
                     return Some(t);
                 }
                 if let Some(t) = take_lifo(v) {
+                    me.counters.steal();
                     return Some(t);
                 }
             }
@@ -215,6 +214,7 @@ impl Core {
             return;
         }
         let me = &shared.workers[self.index];
+        me.counters.park();
         match shared.driver.try_lock() {
             Ok(mut driver) => {
                 // SeqCst: the Dekker pair with `unpark_worker` (module doc): publish, then check the flag.

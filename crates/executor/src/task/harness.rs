@@ -99,25 +99,32 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     // SAFETY: the waker borrows the caller's reference and does not outlive this call.
     let waker = unsafe { waker::borrowed(ptr) };
     let mut cx = Context::from_waker(&waker);
-    let started = super::clock::poll_started();
-    let res = cell.stage.with_mut(|stage| {
-        catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: RUNNING gives us the stage exclusively.
-            let Stage::Running(f) = (unsafe { &mut *stage }) else {
-                unreachable!("invariant: a task being polled still has its future")
-            };
-            // SAFETY: the cell is heap-allocated and never moves, so the future stays
-            // pinned for its whole life.
-            let f = unsafe { Pin::new_unchecked(f) };
-            f.poll(&mut cx)
-        }))
-    });
-    let spent = super::clock::poll_ended()
-        .duration_since(started)
-        .as_nanos() as u64;
+    let header = &cell.header;
+    let _polling = super::id::PollingGuard::enter(header.id);
+    let mut poll = move || {
+        cell.stage.with_mut(|stage| {
+            catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: RUNNING gives us the stage exclusively.
+                let Stage::Running(f) = (unsafe { &mut *stage }) else {
+                    unreachable!("invariant: a task being polled still has its future")
+                };
+                // SAFETY: the cell is heap-allocated and never moves, so the future stays
+                // pinned for its whole life.
+                let f = unsafe { Pin::new_unchecked(f) };
+                f.poll(&mut cx)
+            }))
+        })
+    };
+    // With debug mode off this branch is the whole cost of the monitor.
+    let res = match cell.scheduler.monitor() {
+        None => poll(),
+        Some(monitor) => monitor.observe(header, poll),
+    };
+    // Only the RUNNING holder writes the count, so a load and a store (no locked RMW) do;
     // Relaxed: statistics, read only by snapshots.
-    cell.header.busy_ns.fetch_add(spent, Relaxed);
-    cell.header.polls.fetch_add(1, Relaxed);
+    header
+        .polls
+        .store(header.polls.load(Relaxed).wrapping_add(1), Relaxed);
     let next = match res {
         Ok(Poll::Pending) => return false,
         Ok(Poll::Ready(out)) => Stage::Done(out),

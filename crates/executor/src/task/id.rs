@@ -1,5 +1,6 @@
 //! Task identity and metadata: `TaskId`, the spawn `Builder`, and `TaskInfo` snapshots.
 
+use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
 use std::panic::Location;
@@ -14,9 +15,63 @@ impl TaskId {
         TaskId(crate::loom::next_task_id())
     }
 
+    /// The id `n` (from [`as_u64`](Self::as_u64)); panics on 0, which no task has.
+    pub(crate) fn from_u64(n: u64) -> TaskId {
+        TaskId(NonZeroU64::new(n).expect("invariant: task ids start at 1"))
+    }
+
     /// The id as a number.
     pub fn as_u64(self) -> u64 {
         self.0.get()
+    }
+}
+
+#[cfg(not(eddy_loom))]
+thread_local! {
+    /// The task being polled on this thread, if any.
+    static CURRENT: Cell<Option<TaskId>> = const { Cell::new(None) };
+}
+
+// loom runs model threads on one OS thread, so std's thread-locals would be shared.
+#[cfg(eddy_loom)]
+loom::thread_local! {
+    static CURRENT: Cell<Option<TaskId>> = Cell::new(None);
+}
+
+/// The id of the task being polled on this thread; `None` outside a task (in `block_on`'s
+/// own future, or on a thread eddy does not run). A blocking job is a task too, so its
+/// closure sees its own id.
+///
+/// asyncio's `current_task()`, as an id; the dump shows what it belongs to.
+///
+/// ```
+/// use eddy_executor::{CurrentThread, current_task_id};
+///
+/// let rt = CurrentThread::new();
+/// assert_eq!(current_task_id(), None);
+/// let task = rt.spawn(async { current_task_id() });
+/// let id = task.id();
+/// assert_eq!(rt.block_on(task).unwrap(), Some(id));
+/// ```
+pub fn current_task_id() -> Option<TaskId> {
+    CURRENT.with(Cell::get)
+}
+
+/// Marks `id` as the task being polled until the guard drops (restoring what was there, so
+/// a task polled inside another task's poll — a nested `block_on` — unwinds correctly).
+pub(crate) struct PollingGuard(Option<TaskId>);
+
+impl PollingGuard {
+    #[inline]
+    pub(crate) fn enter(id: TaskId) -> PollingGuard {
+        PollingGuard(CURRENT.with(|c| c.replace(Some(id))))
+    }
+}
+
+impl Drop for PollingGuard {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
     }
 }
 
@@ -63,6 +118,8 @@ pub enum TaskState {
     Scheduled,
     /// Being polled (or cancelled) right now.
     Running,
+    /// Being polled, and the poll has run past debug mode's slow-poll threshold.
+    SlowPoll,
     /// Finished; its output waits for the `JoinHandle`.
     Complete,
 }
@@ -83,6 +140,14 @@ pub struct TaskInfo {
     pub cancelled: bool,
     /// How many times it has been polled.
     pub polls: u64,
-    /// Total time spent inside its `poll`.
-    pub busy: Duration,
+    /// Time spent inside its `poll`, sampled by debug mode's monitor every tick
+    /// (`slow_poll_threshold / 10`, 1–10 ms); `None` when debug mode is off.
+    pub busy: Option<Duration>,
+    /// Time since it was spawned (to within a few milliseconds).
+    pub age: Duration,
+    /// The task whose poll spawned it; `None` for a task spawned from outside any task.
+    pub parent: Option<TaskId>,
+    /// Pending with no waker left anywhere: nothing can wake it again (only `abort` or
+    /// shutdown ends it). asyncio calls this "Task was destroyed but it is pending".
+    pub lost_wake: bool,
 }

@@ -1,8 +1,11 @@
 //! `OwnedTasks`: every live task of one scheduler, for shutdown and snapshots.
 //!
-//! An intrusive doubly linked list through `Header::links`, under one mutex. The list owns
-//! one reference to each task in it (state.rs). A task enters at spawn (`bind`) and leaves
-//! when it completes (`remove`, from `complete`) or at shutdown (`close_and_drain`). After
+//! A vector of task pointers under one mutex; each task's `Header::index` is its position
+//! (guarded by the same lock), so removal is a `swap_remove` that fixes the index of the
+//! task moved into the hole. Four bytes in the header instead of two list pointers keep the
+//! header in one cache line with room for the parent and spawn time. The list owns one
+//! reference to each task in it (state.rs). A task enters at spawn (`bind`) and leaves when
+//! it completes (`remove`, from `complete`) or at shutdown (`close_and_drain`). After
 //! `close`, `bind` refuses new tasks, so shutdown cannot miss one spawned concurrently.
 //! Names live in a side table here rather than in every task's header: most tasks have none.
 
@@ -12,13 +15,17 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use crate::debug::Monitor;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 
-use super::id::{Builder, TaskId, TaskInfo, TaskState};
+use super::id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
 use super::join::JoinHandle;
-use super::raw::{Header, Notified, RawTask, Schedule};
-use super::state::{CANCELLED, COMPLETE, NOTIFIED, RUNNING};
+use super::raw::{Header, Notified, RawTask, Schedule, UNLISTED};
+use super::state::{CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, RUNNING};
+
+/// Vector capacity kept however few tasks remain; above it the vector shrinks as it empties.
+const RETAINED_CAPACITY: usize = 1024;
 
 /// The live tasks of one scheduler.
 pub(crate) struct OwnedTasks {
@@ -26,10 +33,11 @@ pub(crate) struct OwnedTasks {
 }
 
 struct Inner {
-    head: Option<NonNull<Header>>,
-    len: usize,
+    tasks: Vec<NonNull<Header>>,
     closed: bool,
     names: HashMap<TaskId, Box<str>>,
+    /// Tasks ever bound (the metrics' spawn count).
+    spawned: u64,
 }
 
 // SAFETY: the raw pointers in `Inner` are task headers the list holds references to; they
@@ -40,10 +48,10 @@ impl OwnedTasks {
     pub(crate) fn new() -> OwnedTasks {
         OwnedTasks {
             inner: Mutex::new(Inner {
-                head: None,
-                len: 0,
+                tasks: Vec::new(),
                 closed: false,
                 names: HashMap::new(),
+                spawned: 0,
             }),
         }
     }
@@ -62,7 +70,7 @@ impl OwnedTasks {
         S: Schedule,
     {
         let id = TaskId::next();
-        let raw = RawTask::new(future, scheduler, id, location);
+        let raw = RawTask::new(future, scheduler, id, location, current_task_id());
         // SAFETY: a new task carries one reference for its JoinHandle (state.rs INITIAL),
         // and its output type is F::Output.
         let join = unsafe { JoinHandle::new(raw) };
@@ -79,24 +87,14 @@ impl OwnedTasks {
         if let Some(name) = builder.name {
             inner.names.insert(id, name.into());
         }
-        let head = inner.head;
-        // SAFETY: links and `listed` are guarded by the list lock, which we hold; the task
-        // is new and `head` (if any) is in this list.
-        raw.header().links.with_mut(|l| unsafe {
-            (*l).prev = None;
-            (*l).next = head;
-        });
-        if let Some(h) = head {
-            // SAFETY: as above.
-            let h = unsafe { h.as_ref() };
-            // SAFETY: as above.
-            h.links
-                .with_mut(|l| unsafe { (*l).prev = Some(raw.header_ptr()) });
-        }
-        // SAFETY: as above.
-        raw.header().listed.with_mut(|b| unsafe { *b = true });
-        inner.head = Some(raw.header_ptr());
-        inner.len += 1;
+        let index = u32::try_from(inner.tasks.len())
+            .ok()
+            .filter(|&i| i != UNLISTED)
+            .expect("more than 4 billion live tasks in one runtime");
+        // SAFETY: `index` is guarded by the list lock, which we hold.
+        raw.header().index.with_mut(|i| unsafe { *i = index });
+        inner.tasks.push(raw.header_ptr());
+        inner.spawned += 1;
         (join, Some(notified))
     }
 
@@ -105,12 +103,30 @@ impl OwnedTasks {
     pub(crate) fn remove(&self, task: &RawTask) -> bool {
         let mut inner = self.inner.lock().unwrap();
         // SAFETY: guarded by the list lock, held.
-        let listed = task.header().listed.with(|b| unsafe { *b });
-        if !listed {
+        let index = task.header().index.with(|i| unsafe { *i });
+        if index == UNLISTED {
             return false;
         }
-        // SAFETY: the task is in this list (only its own scheduler's list ever holds it).
-        unsafe { inner.unlink(task.header_ptr()) };
+        let index = index as usize;
+        debug_assert_eq!(
+            inner.tasks.get(index).copied(),
+            Some(task.header_ptr()),
+            "invariant: a listed task's index points at itself"
+        );
+        inner.tasks.swap_remove(index);
+        if let Some(&moved) = inner.tasks.get(index) {
+            // SAFETY: `moved` is in this list, alive because the list holds a reference.
+            let moved = unsafe { moved.as_ref() };
+            // SAFETY: its index is guarded by the lock we hold.
+            moved.index.with_mut(|i| unsafe { *i = index as u32 });
+        }
+        // SAFETY: as above.
+        task.header().index.with_mut(|i| unsafe { *i = UNLISTED });
+        let cap = inner.tasks.capacity();
+        if cap > RETAINED_CAPACITY && inner.tasks.len() < cap / 4 {
+            // A burst of a million tasks must not pin its vector for the runtime's life.
+            inner.tasks.shrink_to(cap / 2);
+        }
         if !inner.names.is_empty() {
             inner.names.remove(&task.id());
         }
@@ -122,84 +138,95 @@ impl OwnedTasks {
     pub(crate) fn close_and_drain(&self) -> Vec<RawTask> {
         let mut inner = self.inner.lock().unwrap();
         inner.closed = true;
-        let mut out = Vec::with_capacity(inner.len);
-        while let Some(head) = inner.head {
-            // SAFETY: head is in this list, whose lock we hold.
-            unsafe { inner.unlink(head) };
-            // SAFETY: the list's reference keeps it alive; it now travels in `out`.
-            out.push(unsafe { RawTask::from_raw(head) });
-        }
         inner.names.clear();
-        out
+        std::mem::take(&mut inner.tasks)
+            .into_iter()
+            .map(|ptr| {
+                // SAFETY: the list's reference keeps the task alive; it now travels in the
+                // returned vector. Its index is guarded by the lock we hold.
+                let task = unsafe { RawTask::from_raw(ptr) };
+                // SAFETY: as above.
+                task.header().index.with_mut(|i| unsafe { *i = UNLISTED });
+                task
+            })
+            .collect()
     }
 
     /// Number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().unwrap().len
+        self.inner.lock().unwrap().tasks.len()
     }
 
-    /// A copy of every live task's metadata.
-    pub(crate) fn snapshot(&self) -> Vec<TaskInfo> {
+    /// Tasks ever spawned here.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.inner.lock().unwrap().spawned
+    }
+
+    /// The name of live task `id`, if it has one.
+    pub(crate) fn name(&self, id: TaskId) -> Option<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .names
+            .get(&id)
+            .map(|n| n.to_string())
+    }
+
+    /// A copy of every live task's metadata. `monitor` is debug mode's, if on: it knows
+    /// which tasks are in a slow poll, and busy time is only sampled with it.
+    ///
+    /// Holds the list lock for one pass over the vector (no allocation per task beyond
+    /// names), so spawns and completions wait at most that long.
+    pub(crate) fn snapshot(&self, monitor: Option<&Monitor>) -> Vec<TaskInfo> {
+        let slow = monitor.map(Monitor::tasks_in_slow_poll).unwrap_or_default();
+        let now = super::clock::coarse_now_ns();
         let inner = self.inner.lock().unwrap();
-        let mut out = Vec::with_capacity(inner.len);
-        let mut cur = inner.head;
-        while let Some(ptr) = cur {
-            // SAFETY: every task in the list is alive (the list holds a reference), and
-            // the links are guarded by the lock we hold.
+        let mut out = Vec::with_capacity(inner.tasks.len());
+        for &ptr in &inner.tasks {
+            // SAFETY: every task in the list is alive (the list holds a reference).
             let h = unsafe { ptr.as_ref() };
-            let s = h.state.load();
-            let state = if s.is(COMPLETE) {
-                TaskState::Complete
-            } else if s.is(RUNNING) {
-                TaskState::Running
-            } else if s.is(NOTIFIED) {
-                TaskState::Scheduled
-            } else {
-                TaskState::Idle
-            };
-            out.push(TaskInfo {
-                id: h.id,
-                name: inner.names.get(&h.id).map(|n| n.to_string()),
-                location: h.location,
-                state,
-                cancelled: s.is(CANCELLED),
-                polls: u64::from(h.polls.load(Relaxed)),
-                busy: Duration::from_nanos(h.busy_ns.load(Relaxed)),
-            });
-            // SAFETY: as above.
-            cur = h.links.with(|l| unsafe { (*l).next });
+            out.push(info(h, &inner.names, &slow, now, monitor.is_some()));
         }
         out
     }
 }
 
-impl Inner {
-    /// # Safety
-    /// `ptr` is a task in this list and the caller holds the list lock (`&mut self`).
-    unsafe fn unlink(&mut self, ptr: NonNull<Header>) {
-        // SAFETY: forwarded: the task is alive and its links are ours under the lock.
-        let h = unsafe { ptr.as_ref() };
-        // SAFETY: as above.
-        let (prev, next) = h
-            .links
-            .with_mut(|l| unsafe { ((*l).prev.take(), (*l).next.take()) });
-        match prev {
-            Some(p) => {
-                // SAFETY: neighbours are list members too.
-                let p = unsafe { p.as_ref() };
-                // SAFETY: as above.
-                p.links.with_mut(|l| unsafe { (*l).next = next });
-            }
-            None => self.head = next,
+/// One task's `TaskInfo`.
+fn info(
+    h: &Header,
+    names: &HashMap<TaskId, Box<str>>,
+    slow: &[TaskId],
+    now: u64,
+    sampled: bool,
+) -> TaskInfo {
+    let s = h.state.load();
+    let state = if s.is(COMPLETE) {
+        TaskState::Complete
+    } else if s.is(RUNNING) {
+        if slow.contains(&h.id) {
+            TaskState::SlowPoll
+        } else {
+            TaskState::Running
         }
-        if let Some(n) = next {
-            // SAFETY: as above.
-            let n = unsafe { n.as_ref() };
-            // SAFETY: as above.
-            n.links.with_mut(|l| unsafe { (*l).prev = prev });
-        }
-        // SAFETY: as above.
-        h.listed.with_mut(|b| unsafe { *b = false });
-        self.len -= 1;
+    } else if s.is(NOTIFIED) {
+        TaskState::Scheduled
+    } else {
+        TaskState::Idle
+    };
+    // Who can still wake an idle task: each waker holds a reference (state.rs), beside the
+    // list's and the JoinHandle's. None left means no wake can ever come.
+    let floor = 1 + usize::from(s.is(JOIN_INTEREST));
+    let lost_wake = state == TaskState::Idle && !s.is(CANCELLED) && s.refs() <= floor;
+    TaskInfo {
+        id: h.id,
+        name: names.get(&h.id).map(|n| n.to_string()),
+        location: h.location,
+        state,
+        cancelled: s.is(CANCELLED),
+        polls: u64::from(h.polls.load(Relaxed)),
+        busy: sampled.then(|| Duration::from_nanos(h.busy_ns.load(Relaxed))),
+        age: Duration::from_nanos(now.saturating_sub(h.spawned_ns)),
+        parent: h.parent,
+        lost_wake,
     }
 }

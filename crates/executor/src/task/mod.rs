@@ -14,7 +14,7 @@ pub(crate) mod state;
 mod waker;
 
 pub use error::JoinError;
-pub use id::{Builder, TaskId, TaskInfo, TaskState};
+pub use id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
 pub use join::{AbortHandle, JoinHandle};
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::{Notified, RawTask, Schedule};

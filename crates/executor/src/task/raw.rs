@@ -26,6 +26,11 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Removes a completed task from the scheduler's owned-task list. Returns `true` when
     /// it was there, handing the list's reference to the caller.
     fn release(&self, task: &RawTask) -> bool;
+
+    /// Debug mode's monitor, when it is on: the poll harness reports every poll to it.
+    fn monitor(&self) -> Option<&crate::debug::Monitor> {
+        None
+    }
 }
 
 /// The part of a task every queue, waker and handle can see without knowing its types.
@@ -39,23 +44,23 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// Where `spawn` was called.
     pub(crate) location: &'static Location<'static>,
-    /// Neighbours in the owned-task list; guarded by that list's lock.
-    pub(crate) links: TrackedCell<Links>,
-    /// Nanoseconds spent inside `poll`. Written by the poller, read by snapshots (Relaxed:
-    /// a statistic, not a synchronisation point).
+    /// The task whose poll spawned this one, if any (task dumps print the tree).
+    pub(crate) parent: Option<TaskId>,
+    /// When it was spawned, on the coarse clock (`clock.rs`), for its age in dumps.
+    pub(crate) spawned_ns: u64,
+    /// Sampled time inside `poll`, in nanoseconds: only debug mode's monitor measures it
+    /// (`debug.rs`). Written by the poller (the `RUNNING` holder) with a load and a store,
+    /// read by snapshots (Relaxed: a statistic, not a synchronisation point).
     pub(crate) busy_ns: AtomicU64,
     /// Number of polls so far; same discipline as `busy_ns`.
     pub(crate) polls: AtomicU32,
-    /// Whether the task is in its owned-task list; guarded by that list's lock.
-    pub(crate) listed: TrackedCell<bool>,
+    /// Position in the owned-task list's vector, or `UNLISTED`; guarded by that list's
+    /// lock (`list.rs`).
+    pub(crate) index: TrackedCell<u32>,
 }
 
-/// Intrusive doubly linked list pointers.
-#[derive(Default)]
-pub(crate) struct Links {
-    pub(crate) prev: Option<NonNull<Header>>,
-    pub(crate) next: Option<NonNull<Header>>,
-}
+/// `Header::index` of a task that is not in its owned-task list.
+pub(crate) const UNLISTED: u32 = u32::MAX;
 
 /// The typed operations of one `Cell<F, S>`.
 pub(crate) struct Vtable {
@@ -118,6 +123,7 @@ impl RawTask {
         scheduler: S,
         id: TaskId,
         location: &'static Location<'static>,
+        parent: Option<TaskId>,
     ) -> RawTask
     where
         F: Future + 'static,
@@ -129,10 +135,11 @@ impl RawTask {
                 vtable: harness::vtable::<F, S>(),
                 id,
                 location,
-                links: TrackedCell::new(Links::default()),
+                parent,
+                spawned_ns: super::clock::coarse_now_ns(),
                 busy_ns: AtomicU64::new(0),
                 polls: AtomicU32::new(0),
-                listed: TrackedCell::new(false),
+                index: TrackedCell::new(UNLISTED),
             },
             scheduler,
             join_waker: TrackedCell::new(None),

@@ -214,17 +214,17 @@ fn snapshot_reports_states() {
     let s = Mock::new();
     let (trig, wait) = trigger();
     let a = s.spawn(wait);
-    assert_eq!(s.owned.snapshot()[0].state, TaskState::Scheduled);
+    assert_eq!(s.owned.snapshot(None)[0].state, TaskState::Scheduled);
     s.run_all();
-    let info = &s.owned.snapshot()[0];
+    let info = &s.owned.snapshot(None)[0];
     assert_eq!(
         (info.state, info.polls, info.id),
         (TaskState::Idle, 1, a.id())
     );
     a.abort();
-    assert!(s.owned.snapshot()[0].cancelled);
+    assert!(s.owned.snapshot(None)[0].cancelled);
     s.run_all();
-    assert!(s.owned.snapshot().is_empty());
+    assert!(s.owned.snapshot(None).is_empty());
     drop(trig);
 }
 

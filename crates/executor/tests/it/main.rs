@@ -3,6 +3,7 @@
 mod abort;
 mod blocking;
 mod current_thread;
+mod debug;
 mod metadata;
 mod multi_thread;
 mod panics;

@@ -79,6 +79,46 @@ pub(crate) struct Shared {
     starving: AtomicUsize,
     /// Wakers of listeners waiting for a descriptor to be freed.
     starved: Mutex<Vec<Waker>>,
+    /// Counters for [`IoMetrics`]; written only by the thread in `turn` (`&mut Reactor`).
+    stats: TurnStats,
+}
+
+/// Buckets of the events-per-turn histogram: 0, 1, 2–3, 4–7, ..., 512 and more.
+const EVENT_BUCKETS: usize = 11;
+
+struct TurnStats {
+    turns: AtomicUsize,
+    events: AtomicUsize,
+    per_turn: [AtomicUsize; EVENT_BUCKETS],
+}
+
+impl TurnStats {
+    /// One turn that saw `events` events. Only the turning thread writes, so each counter is
+    /// a load and a store; Relaxed: statistics, read by `metrics` without ordering.
+    fn record(&self, events: usize) {
+        let bump = |c: &AtomicUsize, n: usize| {
+            c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        };
+        bump(&self.turns, 1);
+        bump(&self.events, events);
+        let bucket = (usize::BITS - events.leading_zeros()) as usize;
+        bump(&self.per_turn[bucket.min(EVENT_BUCKETS - 1)], 1);
+    }
+}
+
+/// What a reactor has done: from [`Handle::metrics`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IoMetrics {
+    /// I/O resources (sockets, `Async` fds) registered now.
+    pub registered: usize,
+    /// Turns of the reactor (waits in the selector, blocking or not).
+    pub turns: u64,
+    /// Readiness events dispatched over all turns.
+    pub events: u64,
+    /// Events per turn, as `(up_to, turns)`: `turns` turns saw fewer than `up_to` events
+    /// (`None`: the open-ended last bucket). Buckets: 0, 1, 2–3, 4–7, ... events.
+    pub events_per_turn: Vec<(Option<u64>, u64)>,
 }
 
 impl Reactor {
@@ -117,6 +157,11 @@ impl Reactor {
                 fd_close_epoch: AtomicUsize::new(0),
                 starving: AtomicUsize::new(0),
                 starved: Mutex::new(Vec::new()),
+                stats: TurnStats {
+                    turns: AtomicUsize::new(0),
+                    events: AtomicUsize::new(0),
+                    per_turn: std::array::from_fn(|_| AtomicUsize::new(0)),
+                },
             }),
             events: Events::with_capacity(1024),
             wake: Vec::with_capacity(64),
@@ -139,6 +184,7 @@ impl Reactor {
     /// Only unexpected selector errors.
     pub fn turn(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         self.shared.selector.select(&mut self.events, timeout)?;
+        self.shared.stats.record(self.events.len());
         // A turn that only timed out or was unparked has nothing to dispatch: skip the lock.
         if !self.events.is_empty() {
             let registry = lock(&self.shared.registry);
@@ -193,6 +239,23 @@ impl Handle {
     /// sockets created here register with it. Guards nest.
     pub fn enter(&self) -> EnterGuard {
         current::enter(self.clone())
+    }
+
+    /// Resources registered, turns, events and events per turn.
+    pub fn metrics(&self) -> IoMetrics {
+        let stats = &self.shared.stats;
+        let load = |c: &AtomicUsize| c.load(Ordering::Relaxed) as u64;
+        IoMetrics {
+            registered: lock(&self.shared.registry).len(),
+            turns: load(&stats.turns),
+            events: load(&stats.events),
+            events_per_turn: stats
+                .per_turn
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ((i + 1 < EVENT_BUCKETS).then(|| 1u64 << i), load(c)))
+                .collect(),
+        }
     }
 
     /// Wakes the thread blocked in [`Reactor::turn`] (or makes its next turn return at

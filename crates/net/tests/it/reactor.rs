@@ -343,3 +343,40 @@ fn sigpipe_child() {
         assert!(failed, "writes to a closed TCP peer eventually fail");
     });
 }
+
+#[test]
+fn metrics_count_registrations_turns_and_events() {
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    let pipes: Vec<_> = (0..3).map(|_| std::io::pipe().unwrap()).collect();
+    let readers: Vec<_> = pipes
+        .iter()
+        .map(|(r, _)| Async::new(r.try_clone().unwrap()).unwrap())
+        .collect();
+    let m = reactor.handle().metrics();
+    assert_eq!((m.registered, m.turns, m.events), (3, 0, 0));
+    // Nothing is ready: one empty turn.
+    reactor.turn(Some(Duration::ZERO)).unwrap();
+    // All three pipes readable: one turn with three events.
+    for (_, w) in &pipes {
+        (&*w).write_all(b"x").unwrap();
+    }
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while seen < 3 {
+        reactor.turn(Some(Duration::from_secs(1))).unwrap();
+        seen = reactor.handle().metrics().events;
+        assert!(Instant::now() < deadline, "events never arrived");
+    }
+    let m = reactor.handle().metrics();
+    assert_eq!(m.events, 3);
+    assert_eq!(m.events_per_turn[0], (Some(1), 1), "the empty turn");
+    assert_eq!(
+        m.events_per_turn.iter().map(|b| b.1).sum::<u64>(),
+        m.turns,
+        "every turn lands in one bucket"
+    );
+    assert_eq!(m.events_per_turn.last().unwrap().0, None);
+    drop(readers);
+    assert_eq!(reactor.handle().metrics().registered, 0);
+}

@@ -279,3 +279,34 @@ fn threads_registering_and_dropping_while_the_driver_fires() {
     }
     assert!(driver.is_empty());
 }
+
+#[test]
+fn metrics_count_live_and_fired_timers_and_how_late_they_fired() {
+    let (mut driver, clock) = manual();
+    let _guard = driver.handle().enter();
+    let (waker, _) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    // Deadlines at ticks 1, 2 and 10; the clock jumps to tick 5, then 10.
+    let mut sleeps: Vec<_> = [1, 2, 10].map(|ms| sleep(ms * MS)).into();
+    for s in &mut sleeps {
+        assert!(s.poll_elapsed(&mut cx).is_pending());
+    }
+    let mut cancelled = sleep(20 * MS);
+    assert!(cancelled.poll_elapsed(&mut cx).is_pending());
+    drop(cancelled);
+    let m = driver.metrics();
+    assert_eq!((m.live, m.fired, m.tick), (3, 0, MS));
+    clock.advance(5 * MS);
+    assert_eq!(driver.process(), 2);
+    clock.advance(5 * MS);
+    assert_eq!(driver.process(), 1);
+    let m = driver.handle().metrics();
+    assert_eq!((m.live, m.fired), (0, 3));
+    let counts: Vec<u64> = m.lateness.iter().map(|b| b.1).collect();
+    // 4 ticks late (bucket 4-7), 3 ticks late (bucket 2-3), on time (bucket 0).
+    assert_eq!(&counts[..4], &[1, 0, 1, 1]);
+    assert_eq!(counts.iter().sum::<u64>(), 3);
+    assert_eq!(m.lateness[0].0, Some(MS));
+    assert_eq!(m.lateness[3].0, Some(8 * MS));
+    assert_eq!(m.lateness.last().unwrap().0, None);
+}

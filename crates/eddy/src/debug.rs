@@ -1,0 +1,334 @@
+//! Debug mode, task dumps and metrics: the runtime tells you what it is doing.
+//!
+//! - **Debug mode** (asyncio's `asyncio.run(main(), debug=True)`): on with
+//!   [`Builder::debug`](crate::Builder::debug) or `EDDY_DEBUG=1`. A watchdog thread reports
+//!   a poll that runs past the threshold (100 ms by default, like asyncio's
+//!   `slow_callback_duration`; [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold)
+//!   or `EDDY_SLOW_POLL_MS`) **while it is still running**, with the task's id, name, spawn
+//!   location and thread, then once more when it ends. A `block_on` called inside a task is
+//!   reported with its call site; at shutdown every task still pending is listed, and those
+//!   nothing can wake any more are flagged as lost wakes.
+//! - **Task dump**: [`Handle::dump`](crate::Handle::dump) lists every live task as a tree
+//!   (who spawned whom), from any thread, at any time; `EDDY_DUMP_ON_SIGNAL=1` or
+//!   [`Runtime::dump_on`](crate::Runtime::dump_on) prints it on `SIGUSR1`.
+//! - **Metrics**: [`Handle::metrics`](crate::Handle::metrics): the scheduler's, the blocking
+//!   pool's, the timers' and the reactor's counters.
+//!
+//! `docs/debugging.md` explains every line these print and what each costs.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Once;
+use std::time::Duration;
+
+pub use eddy_executor::blocking::BlockingMetrics;
+pub use eddy_executor::debug::DEFAULT_SLOW_POLL_THRESHOLD;
+pub use eddy_executor::{SchedulerMetrics, SlowPoll, TaskId, TaskInfo, TaskState, WorkerMetrics};
+pub use eddy_net::IoMetrics;
+pub use eddy_timer::TimerMetrics;
+
+/// A snapshot of every live task of a runtime: from [`Handle::dump`](crate::Handle::dump).
+///
+/// `Display` prints it as an indented tree (each task under the task that spawned it):
+///
+/// ```text
+/// eddy task dump: 3 tasks
+/// TASK        STATE          POLLS      BUSY       AGE  NAME / SPAWNED AT
+/// 1           idle               2         -      1.2s  "acceptor" src/main.rs:10:5
+/// └─ 4        scheduled          1         -     12ms   src/main.rs:21:17
+///    └─ 9     slow poll          1     110ms    110ms   "report" src/main.rs:30:13
+/// ```
+#[derive(Clone, Debug)]
+pub struct Dump {
+    tasks: Vec<TaskInfo>,
+}
+
+impl Dump {
+    pub(crate) fn new(mut tasks: Vec<TaskInfo>) -> Dump {
+        tasks.sort_by_key(|t| t.id);
+        Dump { tasks }
+    }
+
+    /// Every task, by id.
+    pub fn tasks(&self) -> &[TaskInfo] {
+        &self.tasks
+    }
+
+    /// How many tasks are alive.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Whether no task is alive.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// Tasks pending with no waker left: nothing can ever wake them.
+    pub fn lost_wakes(&self) -> impl Iterator<Item = &TaskInfo> {
+        self.tasks.iter().filter(|t| t.lost_wake)
+    }
+
+    /// The tasks in tree order, each with its depth: roots (spawned from outside any task,
+    /// or whose parent is gone) by id, each followed by its children.
+    fn tree(&self) -> Vec<Row<'_>> {
+        let mut children: HashMap<TaskId, Vec<&TaskInfo>> = HashMap::new();
+        let live: std::collections::HashSet<TaskId> = self.tasks.iter().map(|t| t.id).collect();
+        let mut roots = Vec::new();
+        for t in &self.tasks {
+            match t.parent.filter(|p| live.contains(p)) {
+                Some(p) => children.entry(p).or_default().push(t),
+                None => roots.push(t),
+            }
+        }
+        let mut out = Vec::with_capacity(self.tasks.len());
+        // Depth-first, iteratively: a chain of a million tasks must not overflow the stack.
+        let mut stack: Vec<Row<'_>> = roots
+            .into_iter()
+            .rev()
+            .map(|task| Row {
+                depth: 0,
+                last: true,
+                task,
+            })
+            .collect();
+        while let Some(row) = stack.pop() {
+            if let Some(kids) = children.get(&row.task.id) {
+                let n = kids.len();
+                stack.extend(kids.iter().enumerate().rev().map(|(i, task)| Row {
+                    depth: row.depth + 1,
+                    last: i + 1 == n,
+                    task,
+                }));
+            }
+            out.push(row);
+        }
+        out
+    }
+}
+
+/// One line of the tree: a task, its depth and whether it is its parent's last child.
+struct Row<'a> {
+    depth: usize,
+    last: bool,
+    task: &'a TaskInfo,
+}
+
+fn state_name(t: &TaskInfo) -> &'static str {
+    match t.state {
+        TaskState::Idle => "idle",
+        TaskState::Scheduled => "scheduled",
+        TaskState::Running => "running",
+        TaskState::SlowPoll => "slow poll",
+        TaskState::Complete => "complete",
+        _ => "other",
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.tasks.len();
+        writeln!(
+            f,
+            "eddy task dump: {n} task{}",
+            if n == 1 { "" } else { "s" }
+        )?;
+        if n == 0 {
+            return Ok(());
+        }
+        writeln!(
+            f,
+            "{:<12}{:<12}{:>8}{:>10}{:>10}  NAME / SPAWNED AT",
+            "TASK", "STATE", "POLLS", "BUSY", "AGE"
+        )?;
+        for Row {
+            depth,
+            last,
+            task: t,
+        } in self.tree()
+        {
+            let indent = match depth {
+                0 => String::new(),
+                _ => format!(
+                    "{}{} ",
+                    "   ".repeat(depth - 1),
+                    if last { "└─" } else { "├─" }
+                ),
+            };
+            let id = format!("{indent}{}", t.id);
+            let busy = t
+                .busy
+                .map_or_else(|| "-".to_owned(), |b| format!("{b:.0?}"));
+            let age = format!("{:.1?}", t.age);
+            write!(
+                f,
+                "{id:<12}{:<12}{:>8}{busy:>10}{age:>10}  ",
+                state_name(t),
+                t.polls
+            )?;
+            if let Some(name) = &t.name {
+                write!(f, "\"{name}\" ")?;
+            }
+            write!(f, "{}", t.location)?;
+            if t.cancelled {
+                write!(f, "  [cancelled]")?;
+            }
+            if t.lost_wake {
+                write!(f, "  [LOST WAKE: no waker left, nothing can wake it]")?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a runtime counts: from [`Handle::metrics`](crate::Handle::metrics).
+///
+/// Each part is read on its own (no global lock), so parts read together may be a few
+/// operations apart.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Workers, tasks, polls, steals, parks, unparks, queue depths, slow polls.
+    pub scheduler: SchedulerMetrics,
+    /// Blocking-pool threads busy and idle, and jobs queued.
+    pub blocking: BlockingMetrics,
+    /// Timers live and fired, and how late they fired.
+    pub timers: TimerMetrics,
+    /// I/O resources registered, reactor turns and events per turn.
+    pub io: IoMetrics,
+}
+
+/// Debug-mode settings resolved from the builder and the environment.
+pub(crate) struct Settings {
+    pub(crate) enabled: bool,
+    pub(crate) threshold: Duration,
+    pub(crate) dump_signal: Option<libc::c_int>,
+}
+
+/// Reads `EDDY_DEBUG`, `EDDY_SLOW_POLL_MS` and `EDDY_DUMP_ON_SIGNAL` over the builder's
+/// choices. An invalid value is reported once per process on stderr and ignored.
+pub(crate) fn settings(debug: bool, threshold: Duration) -> Settings {
+    static WARNED: [Once; 3] = [Once::new(), Once::new(), Once::new()];
+    let warn = |i: usize, msg: String| WARNED[i].call_once(|| eprintln!("eddy: {msg}"));
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let enabled = match var("EDDY_DEBUG").as_deref().map(str::trim) {
+        None | Some("" | "0") => debug,
+        Some("1") => true,
+        Some(other) => {
+            warn(
+                0,
+                format!(
+                    "EDDY_DEBUG={other:?} is not 0 or 1; ignoring it (debug mode is {})",
+                    if debug { "on" } else { "off" }
+                ),
+            );
+            debug
+        }
+    };
+    let threshold = match var("EDDY_SLOW_POLL_MS") {
+        None => threshold,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                warn(
+                    1,
+                    format!(
+                        "EDDY_SLOW_POLL_MS={v:?} is not a whole number of milliseconds; \
+                         using {threshold:?}"
+                    ),
+                );
+                threshold
+            }
+        },
+    };
+    let dump_signal = match var("EDDY_DUMP_ON_SIGNAL") {
+        None => None,
+        Some(v) => match parse_signal(&v) {
+            Ok(signal) => signal,
+            Err(()) => {
+                warn(
+                    2,
+                    format!(
+                        "EDDY_DUMP_ON_SIGNAL={v:?} is not 0, 1 (SIGUSR1) or a signal name such \
+                         as USR2; ignoring it"
+                    ),
+                );
+                None
+            }
+        },
+    };
+    Settings {
+        enabled,
+        threshold,
+        dump_signal,
+    }
+}
+
+/// `0`/empty: off; `1`: `SIGUSR1`; a name (`USR2`, `SIGUSR2`) or a number.
+fn parse_signal(v: &str) -> Result<Option<libc::c_int>, ()> {
+    let v = v.trim();
+    match v {
+        "" | "0" => return Ok(None),
+        "1" => return Ok(Some(libc::SIGUSR1)),
+        _ => {}
+    }
+    let upper = v.to_ascii_uppercase();
+    let signal = match upper.strip_prefix("SIG").unwrap_or(&upper) {
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        "HUP" => libc::SIGHUP,
+        "QUIT" => libc::SIGQUIT,
+        "WINCH" => libc::SIGWINCH,
+        _ => v.parse::<libc::c_int>().map_err(|_| ())?,
+    };
+    Ok(Some(signal))
+}
+
+/// Reports a blocking call eddy can see (a `block_on` inside a task) in debug mode.
+#[track_caller]
+pub(crate) fn report_blocking_call(what: &str) {
+    let Some(handle) = crate::runtime::Handle::try_current().ok() else {
+        return;
+    };
+    if !handle.debug_enabled() {
+        return;
+    }
+    let at = std::panic::Location::caller();
+    let task = eddy_executor::current_task_id().map_or_else(
+        || "outside any task".to_owned(),
+        |id| {
+            let info = handle.tasks().into_iter().find(|t| t.id == id);
+            match info {
+                Some(TaskInfo {
+                    name: Some(name),
+                    location,
+                    ..
+                }) => format!("inside task {id} \"{name}\" (spawned at {location})"),
+                Some(info) => format!("inside task {id} (spawned at {})", info.location),
+                None => format!("inside task {id}"),
+            }
+        },
+    );
+    eprintln!(
+        "eddy debug: blocking call: {what} at {at} {task} on thread {}; it would stall every \
+         task on this thread",
+        std::thread::current().name().unwrap_or("<unnamed>")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_signal;
+
+    #[test]
+    fn signal_values() {
+        assert_eq!(parse_signal("1"), Ok(Some(libc::SIGUSR1)));
+        assert_eq!(parse_signal(" 0 "), Ok(None));
+        assert_eq!(parse_signal("USR2"), Ok(Some(libc::SIGUSR2)));
+        assert_eq!(parse_signal("sigusr2"), Ok(Some(libc::SIGUSR2)));
+        assert_eq!(parse_signal("SIGHUP"), Ok(Some(libc::SIGHUP)));
+        assert_eq!(parse_signal("12"), Ok(Some(12)));
+        assert_eq!(parse_signal("yes"), Err(()));
+    }
+}

@@ -1,0 +1,250 @@
+//! Debug mode (slow-poll watchdog, sampled busy time), the task tree and lost wakes in
+//! snapshots, and scheduler metrics.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use eddy_executor::{
+    Builder, CurrentThread, DebugConfig, MultiThread, SlowPoll, TaskState, current_task_id,
+};
+
+/// Generous bound for "this must happen": a hang fails the test instead of stalling CI.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn debug_to(tx: mpsc::Sender<SlowPoll>, threshold: Duration) -> DebugConfig {
+    let tx = Mutex::new(tx);
+    DebugConfig::new()
+        .slow_poll_threshold(threshold)
+        .on_slow_poll(Arc::new(move |r: &SlowPoll| {
+            let _ = tx.lock().unwrap().send(r.clone());
+        }))
+}
+
+#[test]
+fn watchdog_reports_a_slow_poll_while_it_runs_and_again_when_it_ends() {
+    let (tx, reports) = mpsc::channel();
+    let rt = MultiThread::builder()
+        .worker_threads(1)
+        .debug(debug_to(tx, Duration::from_millis(20)))
+        .build();
+    // The task blocks its worker until the first report reaches it: if the watchdog only
+    // reported after the poll ended (as asyncio does), this would time out.
+    let (seen_tx, seen_rx) = mpsc::channel::<SlowPoll>();
+    let seen_rx = Mutex::new(seen_rx);
+    let (handle, stuck) = (rt.handle(), Builder::new().name("stuck"));
+    let line = line!() + 1;
+    let task = handle.spawn_with(stuck, async move {
+        seen_rx.lock().unwrap().recv_timeout(PATIENCE).is_ok()
+    });
+    let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    assert!(!first.finished);
+    assert_eq!(first.task, task.id());
+    assert_eq!(first.name.as_deref(), Some("stuck"));
+    assert_eq!(
+        (first.location.file(), first.location.line()),
+        (file!(), line)
+    );
+    assert_eq!(first.thread, "eddy-worker-0");
+    assert!(first.elapsed >= Duration::from_millis(20), "{first}");
+    // The dump shows the task in its slow poll while it is stuck.
+    let info = rt.tasks().into_iter().find(|t| t.id == task.id()).unwrap();
+    assert_eq!(info.state, TaskState::SlowPoll);
+    let text = first.to_string();
+    assert!(
+        text.contains("slow poll: task") && text.contains("\"stuck\""),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{}:{line}", file!())), "{text}");
+    seen_tx.send(first.clone()).unwrap();
+    assert!(
+        rt.block_on(task).unwrap(),
+        "the task did not see the report while blocked"
+    );
+    let last = reports
+        .recv_timeout(PATIENCE)
+        .expect("no end-of-poll report");
+    assert!(last.finished);
+    assert_eq!(last.task, first.task);
+    assert!(last.elapsed >= first.elapsed, "{last} after {first}");
+    assert!(last.to_string().contains("slow poll ended"), "{last}");
+    assert_eq!(rt.metrics().slow_polls, 1);
+}
+
+#[test]
+fn quick_polls_are_not_reported_and_slow_ones_are_charged_busy_time() {
+    let (tx, reports) = mpsc::channel();
+    let rt = CurrentThread::with_driver_and_debug(
+        eddy_executor::ThreadParker::new(),
+        Some(debug_to(tx, Duration::from_secs(3600))),
+    );
+    // Nothing here runs past the hour-long threshold.
+    let spinner = rt.spawn(async {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(20) {
+            std::hint::spin_loop();
+        }
+    });
+    let idle = rt.spawn(std::future::pending::<()>());
+    let quick = rt.spawn(async {
+        for _ in 0..1000 {
+            eddy_executor::yield_now().await;
+        }
+    });
+    rt.block_on(async {
+        quick.await.unwrap();
+        spinner.await.unwrap();
+    });
+    let infos = rt.tasks();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0].id, idle.id());
+    assert_eq!(infos[0].busy, Some(Duration::ZERO));
+    assert!(reports.try_recv().is_err(), "nothing ran past an hour");
+    // Busy time: a task spins in one poll until the watchdog has reported it (so at least
+    // one tick fell inside the poll), then waits forever; the tick is charged to it.
+    let (tx, reports) = mpsc::channel();
+    let rt = CurrentThread::with_driver_and_debug(
+        eddy_executor::ThreadParker::new(),
+        Some(debug_to(tx, Duration::from_millis(20))),
+    );
+    let busy = rt.spawn(async move {
+        let deadline = Instant::now() + PATIENCE;
+        while reports.try_recv().is_err() {
+            assert!(Instant::now() < deadline, "no slow-poll report");
+            std::hint::spin_loop();
+        }
+        std::future::pending::<()>().await;
+    });
+    rt.block_on(eddy_executor::yield_now());
+    let info = rt.tasks().into_iter().find(|t| t.id == busy.id()).unwrap();
+    assert_eq!(info.polls, 1);
+    assert!(info.busy.unwrap() > Duration::ZERO, "{info:?}");
+}
+
+#[test]
+fn snapshots_know_each_tasks_parent_and_age() {
+    let rt = CurrentThread::new();
+    let (parent_id, child_id) = rt.block_on(async {
+        let parent = eddy_executor::current_thread::spawn_local(async {
+            let me = current_task_id().unwrap();
+            let child = eddy_executor::current_thread::spawn_local(std::future::pending::<()>());
+            (me, child.id())
+        });
+        parent.await.unwrap()
+    });
+    let infos = rt.tasks();
+    let child = infos.iter().find(|t| t.id == child_id).unwrap();
+    assert_eq!(child.parent, Some(parent_id));
+    assert!(child.age < Duration::from_secs(3600));
+    let root = rt.spawn(async {});
+    assert_eq!(
+        rt.tasks()
+            .iter()
+            .find(|t| t.id == root.id())
+            .unwrap()
+            .parent,
+        None
+    );
+    rt.block_on(root).unwrap();
+}
+
+/// Returns `Pending` once without keeping the waker: nobody can wake the task again.
+struct DropsItsWaker;
+
+impl Future for DropsItsWaker {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+/// Returns `Pending` and parks its waker where a test can reach it.
+struct KeepsItsWaker(Arc<Mutex<Option<Waker>>>);
+
+impl Future for KeepsItsWaker {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        *self.0.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[test]
+fn a_task_whose_wakers_are_all_gone_is_a_lost_wake() {
+    let rt = MultiThread::new(2);
+    let slot = Arc::new(Mutex::new(None));
+    let lost = rt.spawn(DropsItsWaker);
+    let kept = rt.spawn(KeepsItsWaker(slot.clone()));
+    let deadline = Instant::now() + PATIENCE;
+    let infos = loop {
+        let infos = rt.tasks();
+        if infos
+            .iter()
+            .all(|t| t.polls == 1 && t.state == TaskState::Idle)
+        {
+            break infos;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tasks never went idle: {infos:?}"
+        );
+        std::thread::yield_now();
+    };
+    let get = |id| infos.iter().find(|t| t.id == id).unwrap();
+    assert!(get(lost.id()).lost_wake);
+    assert!(!get(kept.id()).lost_wake);
+    // Dropping the kept waker makes that task a lost wake too.
+    slot.lock().unwrap().take();
+    assert!(rt.tasks().iter().all(|t| t.lost_wake));
+    // An aborted task is not reported as lost: abort is on its way.
+    lost.abort();
+    assert!(rt.block_on(lost).unwrap_err().is_cancelled());
+}
+
+#[test]
+fn metrics_count_a_known_workload() {
+    let rt = CurrentThread::new();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            rt.spawn(async {
+                for _ in 0..3 {
+                    eddy_executor::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let m = rt.metrics();
+    assert_eq!((m.spawned, m.live_tasks, m.polls), (10, 10, 0));
+    rt.block_on(async {
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let m = rt.metrics();
+    assert_eq!(m.workers, 1);
+    assert_eq!((m.spawned, m.live_tasks), (10, 0));
+    assert_eq!(
+        m.polls, 40,
+        "each task polls four times: three yields and the end"
+    );
+    assert_eq!(m.per_worker[0].polls, 40);
+
+    let rt = MultiThread::new(2);
+    let h = rt.handle();
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..100)
+            .map(|_| h.spawn(async { eddy_executor::yield_now().await }))
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let m = rt.metrics();
+    assert_eq!((m.workers, m.spawned, m.live_tasks), (2, 100, 0));
+    assert_eq!(m.polls, 200);
+    assert_eq!(m.per_worker.iter().map(|w| w.polls).sum::<u64>(), 200);
+    assert_eq!(m.slow_polls, 0);
+}
