@@ -13,15 +13,16 @@
 //!   the same `seq` for longer than the threshold is reported (lower bound: the time since
 //!   the tick that first saw it), once; when that `seq` is gone, the end is reported with
 //!   the duration estimated to within a tick. The polling thread never reads a clock.
-//! - Busy time is sampled, the way a profiler samples: a poll reads `now_ns` before and
-//!   after, and charges the difference to its task. A poll that spans no tick costs its
-//!   task nothing; one that spans a tick is charged the whole tick; on average each task
-//!   is charged what it used.
-//! - Cost on the polling thread with debug mode on: two loads of `now_ns` (a cache line the
-//!   watchdog writes once per tick), three stores into its own slot, and a thread-local
-//!   lookup. With debug mode off: the `Option` branch in the poll harness, nothing else.
+//! - Busy time is sampled, the way a profiler samples: at each tick the watchdog charges
+//!   the time since the previous tick to the task each slot is polling. A task that runs
+//!   for a whole tick is charged about that; one that never runs across a tick is charged
+//!   nothing; summed over many ticks each task gets its share of the loop.
+//! - Cost on the polling thread with debug mode on: a thread-local lookup and four plain
+//!   stores into its own slot per poll, no clock and no locked instruction. With debug
+//!   mode off: the `Option` branch in the poll harness, nothing else.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -30,8 +31,8 @@ use std::time::{Duration, Instant};
 use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicPtr, AtomicU64, fence};
-use crate::task::TaskId;
 use crate::task::raw::Header;
+use crate::task::{OwnedTasks, TaskId};
 
 /// The default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
@@ -192,15 +193,18 @@ impl Slot {
         }
     }
 
-    /// The owning thread starts a poll. `false` when the slot is already polling (a poll
-    /// nested inside another on this thread): the outer poll keeps the slot.
+    /// The owning thread starts a poll; returns the odd sequence number to pass to `end`.
     #[inline]
-    pub(crate) fn begin(&self, task: u64, location: &'static Location<'static>) -> bool {
+    pub(crate) fn begin(&self, task: u64, location: &'static Location<'static>) -> u64 {
         // SAFETY: only the owning thread (the caller) touches `mine`.
         let s = self.mine.with(|m| unsafe { *m });
-        if s % 2 == 1 {
-            return false;
-        }
+        // Polls of one scheduler never nest on a thread (a nested `block_on` of the same
+        // runtime is refused before it polls anything). If one did, the inner poll would
+        // reuse this number: the watchdog could misname that poll, nothing worse.
+        debug_assert!(
+            s.is_multiple_of(2),
+            "a poll nested in another of the same scheduler"
+        );
         // Release fence: a reader that sees the stores below also sees `seq` at `s` or
         // later (its Acquire fence pairs with this one), so it cannot mistake them for the
         // previous poll's, which it read under `s - 1`.
@@ -210,21 +214,17 @@ impl Slot {
             .store(std::ptr::from_ref(location).cast_mut(), Relaxed);
         // Release: a reader that sees `s + 1` sees the stores above.
         self.seq.store(s + 1, Release);
-        // SAFETY: as above.
-        self.mine.with_mut(|m| unsafe { *m = s + 1 });
-        true
+        s + 1
     }
 
-    /// The owning thread ends the poll `begin` started.
+    /// The owning thread ends the poll whose `begin` returned `seq`.
     #[inline]
-    pub(crate) fn end(&self) {
-        // SAFETY: only the owning thread (the caller) touches `mine`.
-        let s = self.mine.with(|m| unsafe { *m }) + 1;
+    pub(crate) fn end(&self, seq: u64) {
         // Release: ordered before the next `begin`'s fence, which is what lets a reader tell
         // the two polls apart.
-        self.seq.store(s, Release);
-        // SAFETY: as above.
-        self.mine.with_mut(|m| unsafe { *m = s });
+        self.seq.store(seq + 1, Release);
+        // SAFETY: only the owning thread (the caller) touches `mine`.
+        self.mine.with_mut(|m| unsafe { *m = seq + 1 });
     }
 
     /// The watchdog's read.
@@ -254,6 +254,20 @@ impl Slot {
     }
 }
 
+/// A poll under observation: from [`Monitor::begin`].
+pub(crate) struct Observed<'a> {
+    slot: &'a Slot,
+    seq: u64,
+}
+
+impl Observed<'_> {
+    /// The poll returned.
+    #[inline]
+    pub(crate) fn end(self) {
+        self.slot.end(self.seq);
+    }
+}
+
 /// What the watchdog and the polling threads share.
 struct State {
     /// Distinguishes monitors in the thread-local slot cache.
@@ -261,18 +275,20 @@ struct State {
     config: DebugConfig,
     tick: Duration,
     start: Instant,
-    /// Nanoseconds from `start` to the watchdog's last tick.
-    now_ns: AtomicU64,
     slots: Mutex<Vec<Arc<Slot>>>,
     /// Tasks in a reported, unfinished slow poll (for dumps).
     slow: Mutex<Vec<TaskId>>,
     slow_polls: AtomicU64,
     stop: Mutex<bool>,
     stopped: Condvar,
-    names: OnceLock<NameLookup>,
+    /// The scheduler's task list, for names in reports and pruning `busy`.
+    tasks: OnceLock<Arc<OwnedTasks>>,
+    /// Sampled busy time per task, in nanoseconds (see the module docs).
+    busy: Mutex<HashMap<TaskId, u64>>,
 }
 
-type NameLookup = Box<dyn Fn(TaskId) -> Option<String> + Send + Sync>;
+/// Ticks between two prunings of `busy` (entries of tasks that are gone).
+const PRUNE_EVERY: u64 = 1024;
 
 /// Debug mode's monitor for one scheduler; see the module docs.
 pub struct Monitor {
@@ -282,7 +298,20 @@ pub struct Monitor {
 
 thread_local! {
     /// This thread's slot in each monitor it has polled for.
-    static SLOTS: RefCell<Vec<(u64, Arc<Slot>)>> = const { RefCell::new(Vec::new()) };
+    static SLOTS: RefCell<ThreadSlots> = const { RefCell::new(ThreadSlots(Vec::new())) };
+    /// The last `(monitor id, slot)` used on this thread: the per-poll fast path. A `const`
+    /// cell without a destructor, so reaching it is a plain thread-local load.
+    static LAST: Cell<(u64, *const Slot)> = const { Cell::new((0, std::ptr::null())) };
+}
+
+/// Keeps this thread's slots alive; clears the fast-path cache when the thread exits, so
+/// no poll during thread teardown can follow it to a freed slot.
+struct ThreadSlots(Vec<(u64, Arc<Slot>)>);
+
+impl Drop for ThreadSlots {
+    fn drop(&mut self) {
+        let _ = LAST.try_with(|l| l.set((0, std::ptr::null())));
+    }
 }
 
 impl Monitor {
@@ -295,21 +324,22 @@ impl Monitor {
                 config,
                 tick,
                 start: Instant::now(),
-                now_ns: AtomicU64::new(0),
                 slots: Mutex::new(Vec::new()),
                 slow: Mutex::new(Vec::new()),
                 slow_polls: AtomicU64::new(0),
                 stop: Mutex::new(false),
                 stopped: Condvar::new(),
-                names: OnceLock::new(),
+                tasks: OnceLock::new(),
+                busy: Mutex::new(HashMap::new()),
             }),
             watchdog: Mutex::new(None),
         }
     }
 
-    /// Starts the watchdog thread; `names` looks up a task's name for reports.
-    pub(crate) fn start(&self, names: impl Fn(TaskId) -> Option<String> + Send + Sync + 'static) {
-        let _ = self.state.names.set(Box::new(names));
+    /// Starts the watchdog thread; `tasks` is the scheduler's task list (names for
+    /// reports, and which tasks are still alive).
+    pub(crate) fn start(&self, tasks: Arc<OwnedTasks>) {
+        let _ = self.state.tasks.set(tasks);
         let state = self.state.clone();
         let thread = std::thread::Builder::new()
             .name("eddy-watchdog".to_owned())
@@ -334,58 +364,69 @@ impl Monitor {
         }
     }
 
-    /// Runs `poll` (one poll of the task behind `header`) under observation.
+    /// A poll of the task behind `header` starts on this thread; call [`Observed::end`]
+    /// when it returns.
     #[inline]
-    pub(crate) fn observe<R>(&self, header: &Header, poll: impl FnOnce() -> R) -> R {
-        let Some(slot) = self.slot() else {
-            return poll();
-        };
+    pub(crate) fn begin(&self, header: &Header) -> Observed<'_> {
         // SAFETY: the slot is kept alive by this thread's `SLOTS` entry until the thread
-        // exits, and this call runs on this thread.
-        let slot = unsafe { &*slot };
-        if !slot.begin(header.id.as_u64(), header.location) {
-            return poll();
-        }
-        // Relaxed: a sample of the watchdog's clock; nothing is published through it.
-        let before = self.state.now_ns.load(Relaxed);
-        let out = poll();
-        let after = self.state.now_ns.load(Relaxed);
-        slot.end();
-        if after != before {
-            // Only the RUNNING holder writes busy time: a load and a store suffice.
-            let busy = header.busy_ns.load(Relaxed);
-            header
-                .busy_ns
-                .store(busy.saturating_add(after.saturating_sub(before)), Relaxed);
-        }
-        out
+        // exits (whose destructor clears `LAST` first), or for good (`register_slot`), and
+        // the poll runs on this thread.
+        let slot = unsafe { &*self.slot() };
+        let seq = slot.begin(header.id.as_u64(), header.location);
+        Observed { slot, seq }
     }
 
-    /// This thread's slot, registered on first use; `None` during thread teardown.
-    fn slot(&self) -> Option<*const Slot> {
+    /// This thread's slot, registered on first use.
+    #[inline]
+    fn slot(&self) -> *const Slot {
+        let (last, slot) = LAST.get();
+        if last == self.state.id {
+            return slot;
+        }
+        self.register_slot()
+    }
+
+    #[cold]
+    fn register_slot(&self) -> *const Slot {
         let id = self.state.id;
-        SLOTS
+        let found = SLOTS
             .try_with(|slots| {
-                let mut slots = slots.borrow_mut();
-                if let Some((_, s)) = slots.iter().find(|(m, _)| *m == id) {
-                    return Arc::as_ptr(s);
-                }
+                let slots = &slots.borrow().0;
+                slots.iter().find(|(m, _)| *m == id).map(|(_, s)| s.clone())
+            })
+            .ok()
+            .flatten();
+        let slot = match found {
+            Some(slot) => slot,
+            None => {
                 let me = std::thread::current();
                 let name = me
                     .name()
                     .map_or_else(|| format!("{:?}", me.id()), str::to_owned);
                 let slot = Arc::new(Slot::new(name));
                 self.state.slots.lock().unwrap().push(slot.clone());
-                let ptr = Arc::as_ptr(&slot);
-                slots.push((id, slot));
-                ptr
-            })
-            .ok()
+                let kept = SLOTS.try_with(|slots| slots.borrow_mut().0.push((id, slot.clone())));
+                if kept.is_err() {
+                    // Polling during thread teardown, after this thread's slots were freed:
+                    // keep this one for good rather than hand out a dangling pointer.
+                    std::mem::forget(slot.clone());
+                }
+                slot
+            }
+        };
+        let ptr = Arc::as_ptr(&slot);
+        LAST.set((id, ptr));
+        ptr
     }
 
     /// Tasks in a slow poll right now.
     pub(crate) fn tasks_in_slow_poll(&self) -> Vec<TaskId> {
         self.state.slow.lock().unwrap().clone()
+    }
+
+    /// Sampled busy time of each task that has been charged any.
+    pub(crate) fn busy_times(&self) -> HashMap<TaskId, u64> {
+        self.state.busy.lock().unwrap().clone()
     }
 
     /// Slow polls reported so far.
@@ -428,6 +469,7 @@ struct Watchdog {
     state: Arc<State>,
     tracks: Vec<Track>,
     prev_tick: u64,
+    ticks: u64,
 }
 
 impl Watchdog {
@@ -436,6 +478,7 @@ impl Watchdog {
             state,
             tracks: Vec::new(),
             prev_tick: 0,
+            ticks: 0,
         }
     }
 
@@ -451,10 +494,12 @@ impl Watchdog {
                 *guard
             };
             let now = self.state.start.elapsed().as_nanos() as u64;
-            // Relaxed: a clock sample for busy time, not a synchronisation point.
-            self.state.now_ns.store(now, Relaxed);
             self.scan(now);
             self.prev_tick = now;
+            self.ticks += 1;
+            if self.ticks.is_multiple_of(PRUNE_EVERY) {
+                self.prune_busy();
+            }
             if stop {
                 return;
             }
@@ -491,9 +536,28 @@ impl Watchdog {
             .retain(|t| slots.iter().any(|s| Arc::ptr_eq(s, &t.slot)));
     }
 
+    /// Forgets the busy time of tasks that are gone.
+    fn prune_busy(&self) {
+        let Some(tasks) = self.state.tasks.get() else {
+            return;
+        };
+        let live: std::collections::HashSet<TaskId> = tasks.ids().into_iter().collect();
+        self.state
+            .busy
+            .lock()
+            .unwrap()
+            .retain(|id, _| live.contains(id));
+    }
+
     fn check(&mut self, i: usize, now: u64) {
         let prev_tick = self.prev_tick;
         let seen = self.tracks[i].slot.read();
+        if let Seen::Polling { task, .. } = seen {
+            let id = TaskId::from_u64(task);
+            let mut busy = self.state.busy.lock().unwrap();
+            let charged = busy.entry(id).or_insert(0);
+            *charged = charged.saturating_add(now - prev_tick);
+        }
         let same = matches!(
             (seen, self.tracks[i].seen),
             (Seen::Polling { seq, .. }, Some((s, _, _))) if seq == s
@@ -504,8 +568,8 @@ impl Watchdog {
             if !t.reported && Duration::from_nanos(now - t.first) >= self.state.config.threshold {
                 t.reported = true;
                 let task = t.seen.map(|(_, task, _)| TaskId::from_u64(task));
-                let names = self.state.names.get();
-                self.tracks[i].name = task.and_then(|id| names.and_then(|names| names(id)));
+                let tasks = self.state.tasks.get();
+                self.tracks[i].name = task.and_then(|id| tasks.and_then(|t| t.name(id)));
                 let report = self.report(i, now, false);
                 self.state.slow.lock().unwrap().push(report.task);
                 // Relaxed: a statistic.

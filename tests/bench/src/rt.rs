@@ -48,8 +48,21 @@ pub(crate) struct Tokio;
 /// smol: async-executor on the calling thread, async-io's reactor and timers.
 pub(crate) struct Smol;
 
+thread_local! {
+    /// Set by [`with_eddy_debug`]: eddy runtimes built meanwhile have debug mode on.
+    static EDDY_DEBUG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with debug mode on for the eddy runtimes it builds (the debug-mode cost rows).
+pub(crate) fn with_eddy_debug<T>(f: impl FnOnce() -> T) -> T {
+    EDDY_DEBUG.with(|d| d.set(true));
+    let out = f();
+    EDDY_DEBUG.with(|d| d.set(false));
+    out
+}
+
 fn eddy_rt(workers: usize) -> eddy::Runtime {
-    let builder = eddy::Runtime::builder();
+    let builder = eddy::Runtime::builder().debug(EDDY_DEBUG.with(std::cell::Cell::get));
     let builder = if workers == 0 {
         builder.current_thread()
     } else {

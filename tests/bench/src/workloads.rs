@@ -157,6 +157,21 @@ pub(crate) fn all(quick: bool) -> Vec<Workload> {
             figures: vec![cost("ns/yield", 0.5)],
             runners,
         });
+        // The same with eddy's debug mode on (tokio as usual): set beside the row above,
+        // the ratio difference is what debug mode costs (issue: under 5%).
+        w.push(Workload {
+            name: format!("yield_many {fl}, eddy in debug mode"),
+            figures: vec![cost("ns/yield", 0.5)],
+            runners: vec![
+                (
+                    0,
+                    one(move || {
+                        crate::rt::with_eddy_debug(|| tasks::yield_many::<Eddy>(workers, t, y))
+                    }),
+                ),
+                (1, one(move || tasks::yield_many::<Tokio>(workers, t, y))),
+            ],
+        });
     }
 
     let d = 10_000;

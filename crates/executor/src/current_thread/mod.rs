@@ -170,8 +170,7 @@ impl<P: Park> CurrentThread<P> {
         let owned = std::sync::Arc::new(OwnedTasks::new());
         let monitor = debug.map(|config| {
             let monitor = Monitor::new(config);
-            let owned = owned.clone();
-            monitor.start(move |id| owned.name(id));
+            monitor.start(owned.clone());
             monitor
         });
         let main = std::sync::Arc::new(MainWaker {

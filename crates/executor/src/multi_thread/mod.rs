@@ -271,8 +271,7 @@ impl MultiThreadBuilder {
         let owned = std::sync::Arc::new(OwnedTasks::new());
         let monitor = self.debug.map(|config| {
             let monitor = Monitor::new(config);
-            let owned = owned.clone();
-            monitor.start(move |id| owned.name(id));
+            monitor.start(owned.clone());
             monitor
         });
         let shared = Arc::new(Shared {

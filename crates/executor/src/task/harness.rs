@@ -101,24 +101,15 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     let mut cx = Context::from_waker(&waker);
     let header = &cell.header;
     let _polling = super::id::PollingGuard::enter(header.id);
-    let mut poll = move || {
-        cell.stage.with_mut(|stage| {
-            catch_unwind(AssertUnwindSafe(|| {
-                // SAFETY: RUNNING gives us the stage exclusively.
-                let Stage::Running(f) = (unsafe { &mut *stage }) else {
-                    unreachable!("invariant: a task being polled still has its future")
-                };
-                // SAFETY: the cell is heap-allocated and never moves, so the future stays
-                // pinned for its whole life.
-                let f = unsafe { Pin::new_unchecked(f) };
-                f.poll(&mut cx)
-            }))
-        })
-    };
-    // With debug mode off this branch is the whole cost of the monitor.
+    // With debug mode off, this branch is the monitor's whole cost (`debug.rs`).
     let res = match cell.scheduler.monitor() {
-        None => poll(),
-        Some(monitor) => monitor.observe(header, poll),
+        None => poll_stage(cell, &mut cx),
+        Some(monitor) => {
+            let observed = monitor.begin(header);
+            let res = poll_stage(cell, &mut cx);
+            observed.end();
+            res
+        }
     };
     // Only the RUNNING holder writes the count, so a load and a store (no locked RMW) do;
     // Relaxed: statistics, read only by snapshots.
@@ -138,6 +129,29 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     // SAFETY: RUNNING is still ours.
     cell.stage.with_mut(|s| unsafe { *s = next });
     true
+}
+
+/// One call of the future's `poll`, containing a panic.
+///
+/// Inlined into both arms of `poll_future`'s debug-mode branch, so neither pays for the
+/// other.
+#[inline(always)]
+fn poll_stage<F: Future, S>(
+    cell: &Cell<F, S>,
+    cx: &mut Context<'_>,
+) -> std::thread::Result<Poll<F::Output>> {
+    cell.stage.with_mut(|stage| {
+        catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the caller holds RUNNING, which gives it the stage exclusively.
+            let Stage::Running(f) = (unsafe { &mut *stage }) else {
+                unreachable!("invariant: a task being polled still has its future")
+            };
+            // SAFETY: the cell is heap-allocated and never moves, so the future stays
+            // pinned for its whole life.
+            let f = unsafe { Pin::new_unchecked(f) };
+            f.poll(cx)
+        }))
+    })
 }
 
 /// Replaces the stage with `Consumed`, dropping what was there; a panicking destructor is

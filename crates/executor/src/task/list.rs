@@ -157,6 +157,17 @@ impl OwnedTasks {
         self.inner.lock().unwrap().tasks.len()
     }
 
+    /// The ids of every live task.
+    pub(crate) fn ids(&self) -> Vec<TaskId> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .tasks
+            .iter()
+            // SAFETY: every task in the list is alive (the list holds a reference).
+            .map(|ptr| unsafe { ptr.as_ref() }.id)
+            .collect()
+    }
+
     /// Tasks ever spawned here.
     pub(crate) fn spawned(&self) -> u64 {
         self.inner.lock().unwrap().spawned
@@ -179,13 +190,14 @@ impl OwnedTasks {
     /// names), so spawns and completions wait at most that long.
     pub(crate) fn snapshot(&self, monitor: Option<&Monitor>) -> Vec<TaskInfo> {
         let slow = monitor.map(Monitor::tasks_in_slow_poll).unwrap_or_default();
+        let busy = monitor.map(Monitor::busy_times);
         let now = super::clock::coarse_now_ns();
         let inner = self.inner.lock().unwrap();
         let mut out = Vec::with_capacity(inner.tasks.len());
         for &ptr in &inner.tasks {
             // SAFETY: every task in the list is alive (the list holds a reference).
             let h = unsafe { ptr.as_ref() };
-            out.push(info(h, &inner.names, &slow, now, monitor.is_some()));
+            out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
         }
         out
     }
@@ -197,7 +209,7 @@ fn info(
     names: &HashMap<TaskId, Box<str>>,
     slow: &[TaskId],
     now: u64,
-    sampled: bool,
+    busy: Option<&HashMap<TaskId, u64>>,
 ) -> TaskInfo {
     let s = h.state.load();
     let state = if s.is(COMPLETE) {
@@ -224,7 +236,7 @@ fn info(
         state,
         cancelled: s.is(CANCELLED),
         polls: u64::from(h.polls.load(Relaxed)),
-        busy: sampled.then(|| Duration::from_nanos(h.busy_ns.load(Relaxed))),
+        busy: busy.map(|b| Duration::from_nanos(b.get(&h.id).copied().unwrap_or(0))),
         age: Duration::from_nanos(now.saturating_sub(h.spawned_ns)),
         parent: h.parent,
         lost_wake,

@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use crate::loom::cell::TrackedCell;
-use crate::loom::sync::atomic::{AtomicU32, AtomicU64};
+use crate::loom::sync::atomic::AtomicU32;
 
 use super::harness;
 use super::id::TaskId;
@@ -48,11 +48,8 @@ pub(crate) struct Header {
     pub(crate) parent: Option<TaskId>,
     /// When it was spawned, on the coarse clock (`clock.rs`), for its age in dumps.
     pub(crate) spawned_ns: u64,
-    /// Sampled time inside `poll`, in nanoseconds: only debug mode's monitor measures it
-    /// (`debug.rs`). Written by the poller (the `RUNNING` holder) with a load and a store,
-    /// read by snapshots (Relaxed: a statistic, not a synchronisation point).
-    pub(crate) busy_ns: AtomicU64,
-    /// Number of polls so far; same discipline as `busy_ns`.
+    /// Number of polls so far. Written by the poller (the `RUNNING` holder) with a load
+    /// and a store, read by snapshots (Relaxed: a statistic, not a synchronisation point).
     pub(crate) polls: AtomicU32,
     /// Position in the owned-task list's vector, or `UNLISTED`; guarded by that list's
     /// lock (`list.rs`).
@@ -137,7 +134,6 @@ impl RawTask {
                 location,
                 parent,
                 spawned_ns: super::clock::coarse_now_ns(),
-                busy_ns: AtomicU64::new(0),
                 polls: AtomicU32::new(0),
                 index: TrackedCell::new(UNLISTED),
             },
