@@ -132,6 +132,29 @@ fn next_timeout_and_process_follow_the_manual_clock() {
 }
 
 #[test]
+fn a_timer_after_a_long_stretch_without_timers_is_placed_from_the_present() {
+    // `process` skips an empty wheel without advancing it, so after 10 s without timers the
+    // wheel still stands at tick 0. The first registration must catch it up: placed against
+    // tick 0, a 3 ms timer at tick 10,003 would sit in a coarse slot that starts in the
+    // past, and `next_timeout` would say 0 instead of 3 ms.
+    let (mut driver, clock) = manual();
+    let _guard = driver.handle().enter();
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(driver.process(), 0);
+    let (waker, wakes) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut s = sleep(3 * MS);
+    assert!(s.poll_elapsed(&mut cx).is_pending());
+    assert_eq!(driver.next_timeout(), Some(3 * MS));
+    clock.advance(2 * MS);
+    assert_eq!(driver.process(), 0, "never early");
+    clock.advance(MS);
+    assert_eq!(driver.process(), 1);
+    assert_eq!(wakes.count(), 1);
+    assert_eq!(s.poll_elapsed(&mut cx), Poll::Ready(()));
+}
+
+#[test]
 fn a_finer_tick_fires_closer_to_the_deadline() {
     let clock = eddy_timer::ManualClock::new();
     let mut driver = Driver::builder()
