@@ -184,6 +184,22 @@ impl<T: AsFd> Async<T> {
             .poll_io(cx, Direction::Write, || op(self.get_ref()))
     }
 
+    /// A stream read on the single-reader path: like [`poll_read_with`](Async::poll_read_with)
+    /// for an `op` that reads into buffers of `len` bytes in all. A read shorter than `len`
+    /// emptied the socket, so readiness is cleared then, and the next read waits for the
+    /// next edge without a syscall that would return `WouldBlock`.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.registration.poll_read_stream(cx, || {
+            let n = op(self.get_ref())?;
+            Ok((n, n < len))
+        })
+    }
+
     /// Like [`poll_read_with`](Async::poll_read_with), with `&mut T`.
     pub fn poll_read_with_mut<R>(
         &mut self,

@@ -73,6 +73,37 @@ impl Registration {
         }
     }
 
+    /// [`poll_io`](Registration::poll_io) for a stream read that may tell the reactor the
+    /// socket is now empty: `op` returns the bytes it read and whether it emptied the
+    /// receive queue (a read shorter than its buffer did). Then readiness is cleared at once
+    /// (tick-checked), so the caller's next read waits for the next edge instead of paying
+    /// a syscall that would only return `WouldBlock`.
+    ///
+    /// No edge is lost: data that arrives after `op`'s read raises a new edge, which either
+    /// moved the tick already (the clear then does nothing) or sets the bits again after
+    /// it. Data that arrived between the edge this read was woken by and the read itself is
+    /// consumed by the read, and its queued edge at worst costs one `WouldBlock` read later.
+    /// An empty read (end of stream) clears nothing; `READ_CLOSED` is sticky anyway.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut() -> io::Result<(usize, bool)>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let event = ready!(self.poll_ready(cx, Direction::Read))?;
+            match op() {
+                Ok((n, emptied)) => {
+                    if emptied && n > 0 {
+                        self.clear(event);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
     /// Multi-waiter readiness: any number of tasks may wait on one resource at once.
     pub(crate) async fn ready(&self, mask: Ready) -> io::Result<ReadyEvent> {
         let mut waiter = Waiter {

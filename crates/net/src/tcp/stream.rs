@@ -277,7 +277,8 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut s| s.read(buf))
+        let len = buf.len();
+        self.io.poll_read_stream(cx, len, |mut s| s.read(buf))
     }
 
     pub(crate) fn poll_read_vectored_priv(
@@ -285,7 +286,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut s| s.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_read_stream(cx, len, |mut s| s.read_vectored(bufs))
     }
 
     pub(crate) fn poll_write_priv(
@@ -318,6 +321,9 @@ impl AsRawFd for TcpStream {
         self.io.as_raw_fd()
     }
 }
+
+#[cfg(all(test, not(eddy_loom)))]
+mod tests;
 
 #[cfg(feature = "futures-io")]
 mod futures_impls {

@@ -172,7 +172,8 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut s| s.read(buf))
+        let len = buf.len();
+        self.io.poll_read_stream(cx, len, |mut s| s.read(buf))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -208,7 +209,9 @@ impl futures_io::AsyncRead for UnixStream {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_with(cx, |mut s| s.read_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_read_stream(cx, len, |mut s| s.read_vectored(bufs))
     }
 }
 

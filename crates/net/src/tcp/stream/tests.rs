@@ -1,0 +1,93 @@
+//! The read path's readiness bookkeeping, checked against the record the reactor keeps.
+
+use std::io::Write;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use super::TcpStream;
+use crate::reactor::Reactor;
+
+/// Long enough that a missing edge fails the test instead of racing it; never reached when
+/// the edge comes.
+const EDGE_WAIT: Duration = Duration::from_secs(10);
+
+/// A connected pair: the eddy stream under test and the std peer that feeds it.
+fn pair(reactor: &Reactor) -> (TcpStream, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    let _guard = reactor.handle().enter();
+    (TcpStream::from_std(accepted).unwrap(), peer)
+}
+
+fn is_readable(stream: &TcpStream) -> bool {
+    stream.io.registration().current().ready.is_readable()
+}
+
+/// Turns the reactor until `stream` is readable again, or fails after `EDGE_WAIT`.
+fn turn_until_readable(reactor: &mut Reactor, stream: &TcpStream) {
+    let start = std::time::Instant::now();
+    while !is_readable(stream) {
+        assert!(
+            start.elapsed() < EDGE_WAIT,
+            "no edge reached the record: the data that arrived is stranded"
+        );
+        reactor.turn(Some(EDGE_WAIT)).unwrap();
+    }
+}
+
+fn poll_read(stream: &TcpStream, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+    stream.poll_read_priv(&mut Context::from_waker(Waker::noop()), buf)
+}
+
+#[test]
+fn a_short_read_clears_readiness_and_the_next_arrival_sets_it_again() {
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    peer.write_all(&[1; 10]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(10))));
+    assert!(
+        !is_readable(&stream),
+        "a read shorter than its buffer emptied the socket: the next read must wait, \
+         not make a syscall that returns WouldBlock"
+    );
+    assert!(poll_read(&stream, &mut buf).is_pending());
+
+    // More data after the clear raises a new edge, which the reader must see.
+    peer.write_all(&[2; 5]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(5))));
+    assert_eq!(&buf[..5], &[2; 5]);
+}
+
+#[test]
+fn a_full_read_keeps_readiness_for_what_may_remain() {
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    peer.write_all(&[3; 100]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(64))));
+    assert!(
+        is_readable(&stream),
+        "a full buffer says nothing about the rest"
+    );
+    // The rest is read without another edge.
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(36))));
+    assert!(!is_readable(&stream));
+}
+
+#[test]
+fn end_of_stream_after_a_short_read_is_still_seen() {
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    peer.write_all(&[4; 10]).unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(10))));
+    // READ_CLOSED is sticky: the short read's clear leaves it, so end-of-stream is ready.
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(0))));
+}
