@@ -69,6 +69,92 @@ pub(crate) fn set_nosigpipe(_fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// Asks the kernel to report, with every read of this TCP socket, how many bytes its receive
+/// queue still holds (`TCP_INQ`, Linux 4.18 and later), so [`recv_stream`] can tell a read
+/// that emptied the socket from one that filled its buffer with more to come. Sockets that
+/// a listener with the option accepts inherit it, so servers set it once, on the listener.
+///
+/// Best effort: where the option is missing (an older kernel), reads simply come back
+/// without the count and `recv_stream` falls back to "shorter than its buffer".
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_recv_inq(fd: RawFd) {
+    let one: libc::c_int = 1;
+    // SAFETY: `fd` is an open socket and the option value is a live c_int of the right size.
+    // A failure (ENOPROTOOPT before Linux 4.18) only leaves the count off; see above.
+    let _ = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_TCP,
+            libc::TCP_INQ,
+            (&raw const one).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+}
+
+/// Elsewhere there is no such count; `recv_stream` goes by the read's length alone.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn set_recv_inq(_fd: RawFd) {}
+
+/// A stream read into `bufs` (`recvmsg`) that also says whether it emptied the socket's
+/// receive queue: by the kernel's count of what is left (`TCP_CM_INQ`, when
+/// [`set_recv_inq`] took effect; end-of-stream counts as one byte left), else by the read
+/// being shorter than `bufs`. The count covers a read that fills its buffer exactly, which
+/// the length alone cannot judge (`read_exact` of a whole message, the common case).
+pub(crate) fn recv_stream(fd: RawFd, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<(usize, bool)> {
+    // Room for one `TCP_CM_INQ` message: CMSG_SPACE(4) is 24 bytes on 64-bit Linux, and
+    // the u64 elements give the alignment `cmsghdr` needs.
+    let mut control = [0u64; 4];
+    // SAFETY: an all-zero msghdr is a valid "no address, no control data" header.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
+    msg.msg_iov = bufs.as_mut_ptr().cast();
+    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    }
+    // SAFETY: `msg` points at `bufs` (live, writable iovecs) and at `control` (writable,
+    // of the length given), both of which outlive the call.
+    let n = unsafe { libc::recvmsg(fd, &raw mut msg, 0) };
+    if n == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    let emptied = match inq(&msg) {
+        Some(left) => left == 0,
+        None => n < bufs.iter().map(|b| b.len()).sum(),
+    };
+    Ok((n, emptied))
+}
+
+/// The `TCP_CM_INQ` count a `recvmsg` returned in `msg`'s control data, if any.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn inq(msg: &libc::msghdr) -> Option<usize> {
+    // SAFETY: `msg` is the header `recvmsg` just filled: `msg_control`/`msg_controllen`
+    // describe the control messages the kernel wrote (or a length too short for one, and
+    // then CMSG_FIRSTHDR returns null).
+    let cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+    if cmsg.is_null() {
+        return None;
+    }
+    // SAFETY: non-null, so it points at a complete `cmsghdr` inside `control`.
+    let header = unsafe { &*cmsg };
+    if header.cmsg_level != libc::SOL_TCP || header.cmsg_type != libc::TCP_CM_INQ {
+        return None;
+    }
+    // SAFETY: a `TCP_CM_INQ` message carries one c_int right after its header, inside
+    // `control`; it may be unaligned for c_int in principle, so it is read as such.
+    let left = unsafe { libc::CMSG_DATA(cmsg).cast::<libc::c_int>().read_unaligned() };
+    Some(usize::try_from(left).unwrap_or(0))
+}
+
+/// No count elsewhere.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn inq(_msg: &libc::msghdr) -> Option<usize> {
+    None
+}
+
 /// `send` that never raises `SIGPIPE`.
 pub(crate) fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is a live slice of `buf.len()` readable bytes for the whole call.

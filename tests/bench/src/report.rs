@@ -263,7 +263,9 @@ fn strace_section(opts: &Options) -> String {
          end); start-up calls are included and spread over the round trips. Target: 4 per end \
          (read, write and the amortised `epoll_wait`), no `epoll_ctl` after registration. The \
          baseline's 3 per end is the floor: it takes a read shorter than its buffer as \
-         drained, where the runtimes read again until `EAGAIN`.\n"
+         drained. Each runtime reads a 64-byte message into a 64-byte buffer, which a full \
+         read cannot judge: tokio reads again until `EAGAIN`, eddy asks the kernel how much \
+         is left (`TCP_INQ`, Linux) and waits for the next edge when nothing is.\n"
     );
     s += "| runtime | syscalls per round trip | epoll_ctl in the whole run | busiest calls per round trip |\n";
     s += "| --- | --- | --- | --- |\n";

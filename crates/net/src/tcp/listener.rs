@@ -62,6 +62,9 @@ impl TcpListener {
     }
 
     fn from_std_with(listener: std::net::TcpListener, handle: &Handle) -> io::Result<TcpListener> {
+        // Accepted sockets inherit it: one call here spares a `WouldBlock` read per message
+        // on every connection (see `sys::recv_stream`).
+        sys::set_recv_inq(listener.as_raw_fd());
         Ok(TcpListener {
             io: Async::with_handle(listener, handle)?,
             starved_at: AtomicUsize::new(0),

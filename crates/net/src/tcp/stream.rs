@@ -1,7 +1,7 @@
 //! `TcpStream`: a connected TCP socket whose reads and writes wait instead of blocking.
 
 use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -46,6 +46,7 @@ impl TcpStream {
 
     async fn connect_one(addr: SocketAddr, handle: &Handle) -> io::Result<TcpStream> {
         let fd: OwnedFd = sys::socket(domain(&addr), libc::SOCK_STREAM)?;
+        sys::set_recv_inq(fd.as_raw_fd());
         sys::start_connect(&fd, &sockaddr(addr))?;
         let stream = TcpStream::from_new_socket(fd, handle)?;
         // Writable means the handshake finished, one way or the other.
@@ -65,7 +66,9 @@ impl TcpStream {
     ///
     /// As for [`Async::new`].
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        TcpStream::from_accepted(stream, &Handle::current()?)
+        let handle = Handle::current()?;
+        sys::set_recv_inq(stream.as_raw_fd());
+        TcpStream::from_accepted(stream, &handle)
     }
 
     /// Wraps a socket eddy created or accepted itself: already non-blocking, close-on-exec
@@ -277,8 +280,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io.poll_read_stream(cx, len, |mut s| s.read(buf))
+        let fd = self.io.as_raw_fd();
+        self.io.registration().poll_read_stream(cx, || {
+            sys::recv_stream(fd, &mut [io::IoSliceMut::new(&mut *buf)])
+        })
     }
 
     pub(crate) fn poll_read_vectored_priv(
@@ -286,9 +291,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
+        let fd = self.io.as_raw_fd();
         self.io
-            .poll_read_stream(cx, len, |mut s| s.read_vectored(bufs))
+            .registration()
+            .poll_read_stream(cx, || sys::recv_stream(fd, bufs))
     }
 
     pub(crate) fn poll_write_priv(

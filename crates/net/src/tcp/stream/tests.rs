@@ -91,3 +91,34 @@ fn end_of_stream_after_a_short_read_is_still_seen() {
     // READ_CLOSED is sticky: the short read's clear leaves it, so end-of-stream is ready.
     assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(0))));
 }
+
+#[test]
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn a_read_that_fills_its_buffer_and_empties_the_socket_clears_readiness() {
+    // `TCP_INQ` tells the read that nothing is left: the next read waits for an edge instead
+    // of reading `EAGAIN`, the echo bench's `read_exact` of a whole message.
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    peer.write_all(&[5; 64]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(64))));
+    assert!(!is_readable(&stream), "the kernel said the socket is empty");
+    assert!(poll_read(&stream, &mut buf).is_pending());
+    peer.write_all(&[6; 64]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(64))));
+    assert_eq!(buf, [6; 64]);
+}
+
+#[test]
+fn end_of_stream_behind_a_read_that_fills_its_buffer_is_still_seen() {
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    peer.write_all(&[7; 64]).unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(64))));
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(0))));
+}
