@@ -92,6 +92,18 @@ impl<T: AsFd> Async<T> {
         })
     }
 
+    /// Makes `io` non-blocking and registers it for reads only, assumed writable until a
+    /// write returns `WouldBlock` (`Registration::write_on_demand`): for datagram sockets,
+    /// whose every send would otherwise raise a writable event.
+    pub(crate) fn write_on_demand(io: T, handle: &Handle) -> io::Result<Async<T>> {
+        set_nonblocking(io.as_fd().as_raw_fd())?;
+        let registration = Registration::write_on_demand(io.as_fd().as_raw_fd(), handle)?;
+        Ok(Async {
+            registration,
+            io: Some(io),
+        })
+    }
+
     /// The wrapped I/O object.
     pub fn get_ref(&self) -> &T {
         self.io

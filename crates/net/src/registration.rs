@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use eddy_selector::{Interest, Token};
 
 use crate::coop;
-use crate::loom::Arc;
+use crate::loom::{Arc, Mutex, lock};
 use crate::reactor::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use crate::reactor::{Handle, Ready};
 
@@ -17,6 +17,26 @@ pub(crate) struct Registration {
     handle: Handle,
     io: Arc<ScheduledIo>,
     token: Token,
+    /// Set for a resource registered with [`Registration::write_on_demand`].
+    write_on_demand: Option<WriteOnDemand>,
+}
+
+/// Write interest added only once a write returns `WouldBlock`.
+///
+/// A UDP socket's send buffer frees space after every datagram it sent (when the peer's
+/// socket consumes it), and the kernel reports that as a writable edge each time: with
+/// write interest from the start, every datagram sent costs an extra event, one more record
+/// update and wake pass in the reactor, while sends almost never block. So such a resource
+/// is registered for reads only and its record starts out writable; the first write that
+/// returns `WouldBlock` clears `WRITABLE` (tick-checked, as always) and adds write interest
+/// (`EPOLL_CTL_MOD`), which reports the socket again if it is writable by then, so the edge
+/// that ends the wait is never missed. Interest stays at both directions afterwards: at most
+/// one `epoll_ctl` in the resource's life, and none for one whose sends never block.
+struct WriteOnDemand {
+    fd: RawFd,
+    /// Whether write interest was added. Locked only on a write's `WouldBlock`, and held
+    /// across the `epoll_ctl` so that concurrent writers add it once.
+    armed: Mutex<bool>,
 }
 
 impl Registration {
@@ -27,7 +47,41 @@ impl Registration {
             handle: handle.clone(),
             io,
             token,
+            write_on_demand: None,
         })
+    }
+
+    /// Registers `fd` for reads only, assumed writable until a write returns `WouldBlock`;
+    /// see [`WriteOnDemand`]. For datagram sockets.
+    pub(crate) fn write_on_demand(fd: RawFd, handle: &Handle) -> io::Result<Registration> {
+        let mut registration = Registration::new(fd, Interest::READABLE, handle)?;
+        registration.io.assume_writable();
+        registration.write_on_demand = Some(WriteOnDemand {
+            fd,
+            armed: Mutex::new(false),
+        });
+        Ok(registration)
+    }
+
+    /// After `WouldBlock`: forgets `event`'s readiness (unless a newer edge came) and, for a
+    /// write of a [`WriteOnDemand`] resource, makes sure the kernel will report writability.
+    fn would_block(&self, event: ReadyEvent, write: bool) -> io::Result<()> {
+        self.clear(event);
+        match &self.write_on_demand {
+            Some(lazy) if write => {
+                let mut armed = lock(&lazy.armed);
+                if !*armed {
+                    self.handle.reregister(
+                        lazy.fd,
+                        self.token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    )?;
+                    *armed = true;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn handle(&self) -> &Handle {
@@ -67,7 +121,9 @@ impl Registration {
         loop {
             let event = ready!(self.poll_ready(cx, direction))?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.would_block(event, direction == Direction::Write)?;
+                }
                 result => return Poll::Ready(result),
             }
         }
@@ -128,7 +184,9 @@ impl Registration {
         loop {
             let event = self.ready(mask).await?;
             match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear(event),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.would_block(event, mask.intersects(Ready::WRITABLE))?;
+                }
                 result => return result,
             }
         }
@@ -168,6 +226,7 @@ impl std::fmt::Debug for Registration {
         f.debug_struct("Registration")
             .field("token", &self.token)
             .field("io", &self.io)
+            .field("write_on_demand", &self.write_on_demand.is_some())
             .finish()
     }
 }

@@ -31,7 +31,7 @@ impl UdpSocket {
             match std::net::UdpSocket::bind(addr) {
                 Ok(socket) => {
                     return Ok(UdpSocket {
-                        io: Async::with_handle(socket, &handle)?,
+                        io: Async::write_on_demand(socket, &handle)?,
                     });
                 }
                 Err(e) => last = Some(e),
@@ -47,7 +47,7 @@ impl UdpSocket {
     /// As for [`Async::new`].
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            io: Async::new(socket)?,
+            io: Async::write_on_demand(socket, &Handle::current()?)?,
         })
     }
 
@@ -270,3 +270,6 @@ impl AsRawFd for UdpSocket {
         self.io.as_raw_fd()
     }
 }
+
+#[cfg(all(test, not(eddy_loom)))]
+mod tests;

@@ -17,7 +17,8 @@ pub(crate) const ECHO_FLAG: &str = "--echo-rounds-child";
 /// Round trips the strace child makes: enough that start-up syscalls are noise.
 const STRACE_ROUNDS: u64 = 10_000;
 
-/// The strace child: `RUNTIME ROUNDS`, one connection, prints nothing.
+/// The strace child: `RUNTIME ROUNDS`, one connection, prints nothing. `RUNTIME` with a
+/// `-udp` suffix (`eddy-udp`) runs udp_pingpong instead, for profiling that path alike.
 pub(crate) fn echo_child(args: &[String]) -> ! {
     let rounds = args
         .get(1)
@@ -28,6 +29,9 @@ pub(crate) fn echo_child(args: &[String]) -> ! {
         Some("eddy") => drop(net::tcp_echo::<Eddy>(1, stop)),
         Some("tokio") => drop(net::tcp_echo::<Tokio>(1, stop)),
         Some("baseline") => drop(crate::baseline::tcp_echo(1, stop).expect("baseline echo")),
+        Some("eddy-udp") => drop(net::udp_pingpong::<Eddy>(stop)),
+        Some("tokio-udp") => drop(net::udp_pingpong::<Tokio>(stop)),
+        Some("baseline-udp") => drop(crate::baseline::udp_pingpong(stop).expect("baseline udp")),
         other => {
             eprintln!("eddy-bench: unknown runtime {other:?} for {ECHO_FLAG}");
             std::process::exit(2)

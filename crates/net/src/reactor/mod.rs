@@ -338,6 +338,12 @@ impl Handle {
         Ok((io, token))
     }
 
+    /// Changes the interest of a registered `fd`, keeping its token; readiness already
+    /// true is reported again.
+    pub(crate) fn reregister(&self, fd: RawFd, token: Token, interest: Interest) -> io::Result<()> {
+        self.shared.selector.reregister(fd, token, interest)
+    }
+
     /// Deregisters `fd` (which must still be open) and frees its record.
     pub(crate) fn deregister(&self, fd: RawFd, token: Token) -> io::Result<()> {
         let removed = lock(&self.shared.registry).remove(token);

@@ -118,6 +118,14 @@ impl ScheduledIo {
         }
     }
 
+    /// Marks a new record writable before any event says so: a resource registered for
+    /// reads only, whose writes go ahead until one returns `WouldBlock` (see
+    /// `Registration::write_on_demand`). Nobody waits yet, so there is no one to wake.
+    pub(crate) fn assume_writable(&self) {
+        self.readiness
+            .fetch_or(Ready::WRITABLE.as_usize(), Ordering::AcqRel);
+    }
+
     /// The current readiness bits and tick.
     pub(crate) fn current(&self) -> ReadyEvent {
         let cur = self.readiness.load(Ordering::Acquire);
