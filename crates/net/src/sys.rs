@@ -45,14 +45,25 @@ pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd
 /// Makes writes to a closed peer fail with `EPIPE` instead of raising `SIGPIPE` (macOS).
 #[cfg(target_os = "macos")]
 pub(crate) fn set_nosigpipe(fd: RawFd) -> io::Result<()> {
-    let one: libc::c_int = 1;
-    // SAFETY: `fd` is an open socket and the option value is a live c_int of the right size.
+    set_int_option(fd, libc::SOL_SOCKET, libc::SO_NOSIGPIPE, 1)
+}
+
+/// `setsockopt` of an `int`-valued option.
+#[cfg(any(target_os = "macos", target_os = "linux", target_os = "android"))]
+fn set_int_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the option value is a live c_int of the size given; `setsockopt` reports a
+    // bad fd, level or name as an error.
     let rc = unsafe {
         libc::setsockopt(
             fd,
-            libc::SOL_SOCKET,
-            libc::SO_NOSIGPIPE,
-            (&raw const one).cast(),
+            level,
+            name,
+            (&raw const value).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
@@ -78,18 +89,8 @@ pub(crate) fn set_nosigpipe(_fd: RawFd) -> io::Result<()> {
 /// without the count and `recv_stream` falls back to "shorter than its buffer".
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn set_recv_inq(fd: RawFd) {
-    let one: libc::c_int = 1;
-    // SAFETY: `fd` is an open socket and the option value is a live c_int of the right size.
     // A failure (ENOPROTOOPT before Linux 4.18) only leaves the count off; see above.
-    let _ = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_TCP,
-            libc::TCP_INQ,
-            (&raw const one).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let _ = set_int_option(fd, libc::SOL_TCP, libc::TCP_INQ, 1);
 }
 
 /// Elsewhere there is no such count; `recv_stream` goes by the read's length alone.
