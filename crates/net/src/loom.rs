@@ -1,12 +1,12 @@
 //! The crate's one door to concurrency primitives: std normally, loom under `cfg(eddy_loom)`.
 
 #[cfg(not(eddy_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 #[cfg(not(eddy_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(eddy_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 #[cfg(eddy_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 

@@ -122,3 +122,53 @@ fn loom_tests_stale_tokens_never_reach_a_reused_slot() {
         );
     });
 }
+
+/// A resource registers while the reactor is dropped on another thread. Either the
+/// registration fails (the reactor is gone), or the record is one the drop found and shut
+/// down: a record registered after the drop drained the registry would wait forever for a
+/// reactor that will never turn again.
+#[test]
+fn loom_tests_register_racing_reactor_drop_fails_or_is_shut_down() {
+    use std::os::fd::AsRawFd;
+
+    use eddy_selector::Interest;
+
+    loom::model(|| {
+        let reactor = super::Reactor::new().unwrap();
+        let handle = reactor.handle();
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let dropper = thread::spawn(move || drop(reactor));
+        let registered = handle.register(socket.as_raw_fd(), Interest::READABLE);
+        dropper.join().unwrap();
+        if let Ok((io, _token)) = registered {
+            assert!(
+                io.current().ready.is_shutdown(),
+                "registered after the reactor's drop and never told it shut down"
+            );
+        }
+    });
+}
+
+/// The `EMFILE` hand-off: a listener out of descriptors waits for an eddy fd to close
+/// (`poll_fd_closed_since`) while another thread closes one (`fd_closed`). The listener
+/// sees the new epoch in its poll or is woken: a missed close would leave it starving
+/// although a descriptor is free.
+#[test]
+fn loom_tests_fd_close_racing_a_starved_listener_is_seen_or_wakes_it() {
+    loom::model(|| {
+        let reactor = super::Reactor::new().unwrap();
+        let handle = reactor.handle();
+        let epoch = handle.fd_close_epoch();
+        let closer = {
+            let handle = handle.clone();
+            thread::spawn(move || handle.fd_closed())
+        };
+        let (counter, waker) = counting_waker();
+        let seen = handle.poll_fd_closed_since(&mut Context::from_waker(&waker), epoch);
+        closer.join().unwrap();
+        assert!(
+            seen || counter.0.load(Ordering::SeqCst) == 1,
+            "the close was neither seen nor woke the starved listener"
+        );
+    });
+}

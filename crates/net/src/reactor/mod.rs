@@ -32,7 +32,7 @@ pub use ready::Ready;
 use registry::Registry;
 use scheduled_io::ScheduledIo;
 
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, lock};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, fence, lock};
 
 /// Runs a blocking job (a DNS lookup) somewhere it may block, such as a thread pool's
 /// thread. An error means the job was not started (and was dropped).
@@ -277,6 +277,11 @@ impl Handle {
     /// descriptors.
     pub(crate) fn fd_closed(&self) {
         self.shared.fd_close_epoch.fetch_add(1, Ordering::SeqCst);
+        // The Dekker pair with `poll_fd_closed_since`'s fence: bump, fence, read `starving`
+        // here; store `starving`, fence, re-read the epoch there. A fence rather than SeqCst
+        // accesses alone, because loom models SeqCst fences but treats SeqCst accesses as
+        // AcqRel (loom model `fd_close_racing_a_starved_listener_is_seen_or_wakes_it`).
+        fence(Ordering::SeqCst);
         if self.shared.starving.load(Ordering::SeqCst) == 0 {
             return;
         }
@@ -311,6 +316,8 @@ impl Handle {
             }
             self.shared.starving.store(starved.len(), Ordering::SeqCst);
         }
+        // Pairs with the fence in `fd_closed`: one of the two sides sees the other.
+        fence(Ordering::SeqCst);
         self.fd_close_epoch() != epoch
     }
 
@@ -320,17 +327,24 @@ impl Handle {
         fd: RawFd,
         interest: Interest,
     ) -> io::Result<(Arc<ScheduledIo>, Token)> {
-        if self.shared.shut_down.load(Ordering::Acquire) {
-            return Err(io::Error::other(
-                "the eddy reactor this handle belongs to has shut down",
-            ));
-        }
         let io = Arc::new(ScheduledIo::new());
-        let token = lock(&self.shared.registry)
-            .insert(Arc::clone(&io))
-            .ok_or_else(|| {
+        let token = {
+            let mut registry = lock(&self.shared.registry);
+            // Checked under the registry lock: the reactor's drop sets the flag and then
+            // drains the registry under this lock, so a record is either inserted before the
+            // drain (which shuts it down) or refused here. Checked before the lock, a drop
+            // landing in between would leave a record no one ever wakes (loom model
+            // `register_racing_reactor_drop_fails_or_is_shut_down`).
+            if self.shared.shut_down.load(Ordering::Acquire) {
+                return Err(io::Error::other(
+                    "the eddy reactor this handle belongs to has shut down; \
+                     create the resource inside a running runtime",
+                ));
+            }
+            registry.insert(Arc::clone(&io)).ok_or_else(|| {
                 io::Error::new(io::ErrorKind::OutOfMemory, "the reactor's registry is full")
-            })?;
+            })?
+        };
         if let Err(e) = self.shared.selector.register(fd, token, interest) {
             lock(&self.shared.registry).remove(token);
             return Err(e);
