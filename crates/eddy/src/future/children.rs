@@ -15,6 +15,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use crate::loom::{Mutex, lock};
 
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;
+
 /// The children of a combinator. `Unpin` whatever `F` is: the futures live in a boxed slice
 /// that is never resized, so each one stays where it was put until it is dropped in place.
 pub(super) struct Children<F> {

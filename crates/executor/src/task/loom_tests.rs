@@ -167,3 +167,60 @@ fn wake_vs_join_drop() {
         assert_eq!(Arc::strong_count(&out), 1);
     });
 }
+
+/// A spawn from another thread racing the scheduler's shutdown (`OwnedTasks::bind` against
+/// `close_and_drain`): the task is either drained and shut down or refused by the closed
+/// list and cancelled on the spot. Either way its future is dropped and the joiner sees
+/// `Cancelled`; a task listed after the drain would stay pending forever.
+#[test]
+fn spawn_vs_shutdown() {
+    loom::model(|| {
+        let s = Mock::new();
+        let token = Arc::new(());
+        let t = token.clone();
+        let s2 = s.clone();
+        let spawner = thread::spawn(move || {
+            s2.spawn(async move {
+                std::future::pending::<()>().await;
+                drop(t);
+            })
+        });
+        s.shutdown();
+        let mut h = spawner.join().unwrap();
+        // A `Notified` queued after the drain runs a cancelled task: it must not poll it.
+        s.run_all();
+        assert_eq!(Arc::strong_count(&token), 1, "the future outlived shutdown");
+        let (_, w) = counting_waker();
+        assert!(matches!(
+            poll_join(&mut h, &w),
+            Poll::Ready(Err(JoinError::Cancelled))
+        ));
+    });
+}
+
+/// A task completing on one thread while another shuts the scheduler down (`remove`
+/// against `close_and_drain`): the list's reference is released exactly once, the output
+/// is read or dropped exactly once, and the task is freed (loom's leak check).
+#[test]
+fn complete_vs_shutdown() {
+    loom::model(|| {
+        let s = Mock::new();
+        let out = Arc::new(());
+        let o = out.clone();
+        let mut h = s.spawn(async move { o });
+        let s2 = s.clone();
+        let runner = thread::spawn(move || {
+            s2.run_all();
+        });
+        s.shutdown();
+        runner.join().unwrap();
+        let (_, w) = counting_waker();
+        match poll_join(&mut h, &w) {
+            Poll::Ready(Ok(o)) => drop(o),
+            Poll::Ready(Err(JoinError::Cancelled)) => {}
+            other => panic!("expected the output or Cancelled, got {other:?}"),
+        }
+        drop(h);
+        assert_eq!(Arc::strong_count(&out), 1);
+    });
+}

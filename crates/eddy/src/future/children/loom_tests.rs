@@ -1,0 +1,69 @@
+//! loom: a child woken on another thread while the parent polls is polled in that poll or
+//! wakes the parent's current waker.
+
+use std::future::poll_fn;
+use std::sync::Arc as StdArc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use loom::thread;
+
+use super::Children;
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
+
+/// A waker that counts wakes with a loom atomic, so loom sees the hand-off.
+struct Count(AtomicUsize);
+
+impl Wake for Count {
+    fn wake(self: StdArc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counter() -> (Waker, StdArc<Count>) {
+    let count = StdArc::new(Count(AtomicUsize::new(0)));
+    (Waker::from(StdArc::clone(&count)), count)
+}
+
+/// The parent's second poll (with a new waker, as after the task moved) races a child's
+/// wake from another thread: the child is polled to completion in that poll, or the new
+/// waker is woken. A wake that only reached the parent's stale waker would be lost.
+#[test]
+fn child_wake_vs_parent_poll() {
+    loom::model(|| {
+        let ready = Arc::new(AtomicBool::new(false));
+        let child = {
+            let ready = Arc::clone(&ready);
+            poll_fn(move |_| {
+                if ready.load(Ordering::Acquire) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+        };
+        let mut children = Children::new([child]);
+        let (old, _) = counter();
+        let mut done = false;
+        children.poll_woken(&mut Context::from_waker(&old), |_, ()| {
+            done = true;
+            false
+        });
+        assert!(!done);
+
+        let child_waker = children.wakers[0].clone();
+        let waker = thread::spawn(move || {
+            ready.store(true, Ordering::Release);
+            child_waker.wake();
+        });
+        let (new, new_count) = counter();
+        children.poll_woken(&mut Context::from_waker(&new), |_, ()| {
+            done = true;
+            false
+        });
+        waker.join().unwrap();
+        assert!(
+            done || new_count.0.load(Ordering::SeqCst) == 1,
+            "the child's wake reached neither this poll nor the parent's current waker"
+        );
+    });
+}
