@@ -3,7 +3,7 @@
 use std::future::poll_fn;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use eddy_timer::AtomicWaker;
 
@@ -137,28 +137,91 @@ pub(crate) async fn resolve(
 
 /// Runs `getaddrinfo` for `name` on the blocking spawner and waits for its answer.
 async fn lookup_blocking(handle: &Handle, name: String) -> io::Result<Vec<SocketAddr>> {
-    struct Answer {
-        value: Mutex<Option<io::Result<Vec<SocketAddr>>>>,
-        waker: AtomicWaker,
-    }
-    let answer = Arc::new(Answer {
-        value: Mutex::new(None),
-        waker: AtomicWaker::new(),
-    });
+    let answer = Arc::new(Answer::new());
     let sender = Arc::clone(&answer);
     handle.spawn_blocking(Box::new(move || {
-        let result = std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect);
-        *lock(&sender.value) = Some(result);
-        sender.waker.wake();
+        sender.set(std::net::ToSocketAddrs::to_socket_addrs(&name).map(Iterator::collect));
     }))?;
-    poll_fn(|cx| {
-        answer.waker.register(cx.waker());
-        match lock(&answer.value).take() {
+    poll_fn(|cx| answer.poll(cx)).await
+}
+
+/// A lookup's result, handed from the blocking job to the waiting task.
+///
+/// The job stores the value under the lock, then wakes; the task registers its waker, then
+/// looks under the lock. Whichever order they run in, the task sees the value or is woken
+/// after it was stored (loom model `addr::loom_tests::answer_set_vs_poll`).
+struct Answer {
+    value: Mutex<Option<io::Result<Vec<SocketAddr>>>>,
+    waker: AtomicWaker,
+}
+
+impl Answer {
+    fn new() -> Answer {
+        Answer {
+            value: Mutex::new(None),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    /// Called once, by the blocking job.
+    fn set(&self, result: io::Result<Vec<SocketAddr>>) {
+        *lock(&self.value) = Some(result);
+        self.waker.wake();
+    }
+
+    fn poll(&self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<SocketAddr>>> {
+        self.waker.register(cx.waker());
+        match lock(&self.value).take() {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,
         }
-    })
-    .await
+    }
+}
+
+#[cfg(all(test, eddy_loom))]
+mod loom_tests {
+    use std::sync::Arc as StdArc;
+    use std::task::{Context, Wake, Waker};
+
+    use loom::thread;
+
+    use super::Answer;
+    use crate::loom::{Arc, AtomicUsize, Ordering};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: StdArc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The blocking job delivers the lookup's result while the task polls for it: the poll
+    /// returns it, or the task is woken and its next poll does (shown to fail when the
+    /// poll looks before it registers).
+    #[test]
+    fn answer_set_vs_poll() {
+        loom::model(|| {
+            let answer = Arc::new(Answer::new());
+            let job = {
+                let answer = Arc::clone(&answer);
+                thread::spawn(move || answer.set(Ok(Vec::new())))
+            };
+            let count = StdArc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(StdArc::clone(&count));
+            let mut cx = Context::from_waker(&waker);
+            let first = answer.poll(&mut cx);
+            job.join().unwrap();
+            if first.is_pending() {
+                assert_eq!(
+                    count.0.load(Ordering::SeqCst),
+                    1,
+                    "the answer's wake was lost"
+                );
+                assert!(answer.poll(&mut cx).is_ready());
+            }
+        });
+    }
 }
 
 /// The `sockaddr` for `addr`, for the raw `connect` call.
