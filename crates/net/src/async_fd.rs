@@ -61,8 +61,9 @@ impl<T: AsFd> Async<T> {
     ///
     /// - [`Other`](io::ErrorKind::Other) if no reactor is entered (the message says how to
     ///   enter one).
-    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) if the fd cannot be polled (a regular
-    ///   file on Linux).
+    /// - [`InvalidInput`](io::ErrorKind::InvalidInput) if the fd is not open (closed, or a
+    ///   number that never was one: `EBADF`), or cannot be polled (a regular file on Linux).
+    ///   Never undefined behaviour: a bad fd only ever reaches system calls, which refuse it.
     /// - The system's error from setting `O_NONBLOCK` or registering.
     pub fn new(io: T) -> io::Result<Async<T>> {
         Async::with_handle(io, &Handle::current()?)
@@ -277,7 +278,16 @@ pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
     // is reported as EBADF.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if flags == -1 {
-        return Err(io::Error::last_os_error());
+        let err = io::Error::last_os_error();
+        // std leaves EBADF uncategorized; say it as the selector does, with a kind a
+        // caller can match on.
+        if err.raw_os_error() == Some(libc::EBADF) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("fd {fd} is not an open file descriptor ({err})"),
+            ));
+        }
+        return Err(err);
     }
     if flags & libc::O_NONBLOCK != 0 {
         return Ok(());

@@ -2,6 +2,7 @@
 //! the tests' own (`support`), so they also show the crate works outside eddy's runtime.
 
 mod async_fd;
+mod bad_input;
 mod reactor;
 mod support;
 mod tcp;
