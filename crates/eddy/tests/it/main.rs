@@ -1,5 +1,6 @@
 //! Public-API tests for the eddy facade.
 
+mod bad_input;
 mod debug;
 mod echo;
 mod future;

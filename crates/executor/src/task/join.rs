@@ -16,6 +16,16 @@ use super::state::{COMPLETE, ToNotified};
 /// Awaiting it yields `Ok(output)`, or a [`JoinError`] when the task was cancelled or
 /// panicked. Dropping it detaches the task, which keeps running; its output is then dropped
 /// when it completes.
+///
+/// # Panics
+///
+/// Polling the handle again after it returned `Ready` panics with "JoinHandle polled after
+/// it returned Ready": the output has been handed over and a `Future` may not be polled
+/// after completion. `.await` cannot do this; a hand-written poll loop or a `select` that
+/// keeps polling a finished branch can. It is the same contract as tokio's `JoinHandle`:
+/// returning `Pending` instead would hang the caller, and an error would hide the bug. The
+/// task and its scheduler are unaffected, and dropping the handle afterwards is fine. Use
+/// [`is_finished`](JoinHandle::is_finished) to ask without polling.
 pub struct JoinHandle<T> {
     raw: RawTask,
     _output: PhantomData<T>,
