@@ -511,3 +511,6 @@ impl std::fmt::Debug for MultiThread {
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests;
+
+#[cfg(all(test, not(eddy_loom)))]
+mod tests;

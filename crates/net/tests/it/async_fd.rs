@@ -8,6 +8,10 @@ use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use crate::support::{block_on, spawn};
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "a megabyte through the interpreter takes minutes; read_with_retries covers the same path"
+)]
 fn pipe_carries_a_megabyte_through_async_io() {
     block_on(async {
         let (reader, writer) = std::io::pipe().unwrap();
@@ -44,6 +48,7 @@ fn read_with_retries_until_data_arrives() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "opening a file needs Miri's isolation off")]
 fn regular_files_are_refused_with_invalid_input() {
     block_on(async {
         let file = std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();

@@ -10,6 +10,7 @@ use eddy_net::{Async, Reactor, TcpListener, UdpSocket, UnixDatagram, UnixListene
 use crate::support::block_on;
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn binding_a_tcp_address_in_use_is_addr_in_use() {
     block_on(async {
         let first = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -22,6 +23,7 @@ fn binding_a_tcp_address_in_use_is_addr_in_use() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn binding_a_udp_address_in_use_is_addr_in_use() {
     block_on(async {
         let first = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -32,6 +34,10 @@ fn binding_a_udp_address_in_use_is_addr_in_use() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri has no filesystem paths while isolated (unlink, bind to a path)"
+)]
 fn binding_a_unix_path_in_use_is_addr_in_use() {
     let path = std::env::temp_dir().join(format!("eddy-net-{}-in-use.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
@@ -73,6 +79,10 @@ fn an_fd_that_was_never_open_is_invalid_input() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's fcntl(F_DUPFD) does not hand out the high fd number the test needs"
+)]
 fn a_closed_fd_is_invalid_input() {
     let reactor = Reactor::new().unwrap();
     let _guard = reactor.handle().enter();

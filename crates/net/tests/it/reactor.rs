@@ -107,6 +107,10 @@ fn a_dropped_reactor_wakes_its_waiters_with_an_error() {
 /// reactor and events are in flight: no event for a closed resource may wake the
 /// resource that inherited its fd (or its slot).
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "thousands of fds recycled across threads take minutes under Miri"
+)]
 fn recycled_fds_never_receive_old_events() {
     let mut reactor = Reactor::new().unwrap();
     let handle = reactor.handle();
@@ -163,6 +167,10 @@ fn recycled_fds_never_receive_old_events() {
 /// Runs in a child process (it lowers RLIMIT_NOFILE): `accept` reports EMFILE, does not
 /// spin while starved, and recovers when descriptors free up.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "re-runs the test binary in a child process, which Miri cannot spawn"
+)]
 fn accept_survives_running_out_of_descriptors() {
     in_child_process(
         "reactor::accept_survives_running_out_of_descriptors",
@@ -305,6 +313,10 @@ impl DupFd for std::io::Stdin {
 /// Runs in a child process with `SIGPIPE` restored to its default action (which kills):
 /// writes to closed TCP and Unix peers, plain and vectored, must return errors instead.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "re-runs the test binary in a child process, which Miri cannot spawn"
+)]
 fn sigpipe_never_kills_the_process() {
     in_child_process(
         "reactor::sigpipe_never_kills_the_process",

@@ -14,6 +14,7 @@ mod example;
 /// Many clients at once, each sending more than a socket buffer holds, so the server's
 /// partial-write and resume-reading paths both run.
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn echo_example_returns_every_byte() {
     const CLIENTS: usize = 16;
     const BYTES: usize = 512 * 1024;

@@ -19,6 +19,7 @@ fn tcp_pair() -> (TcpStream, TcpStream) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn listener_is_readable_when_a_connection_waits() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -34,6 +35,7 @@ fn listener_is_readable_when_a_connection_waits() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn tcp_stream_is_writable_then_readable_when_data_arrives() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -56,6 +58,7 @@ fn tcp_stream_is_writable_then_readable_when_data_arrives() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn nonblocking_connect_completes_as_writable() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -104,6 +107,7 @@ fn unsafe_zeroed_sockaddr_in() -> libc::sockaddr_in {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn peer_shutdown_shows_read_closed() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -119,6 +123,7 @@ fn peer_shutdown_shows_read_closed() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn peer_reset_shows_error_and_closed() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -160,6 +165,7 @@ fn peer_reset_shows_error_and_closed() {
 
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn urgent_data_is_priority() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -176,6 +182,7 @@ fn urgent_data_is_priority() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates no TCP or UDP sockets (socket(2))")]
 fn udp_socket_is_readable_per_datagram() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
@@ -200,6 +207,7 @@ fn udp_socket_is_readable_per_datagram() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri's socketpair has no ioctl")]
 fn full_socket_becomes_writable_again_after_the_peer_reads() {
     let selector = Selector::new().unwrap();
     let mut events = Events::with_capacity(8);
