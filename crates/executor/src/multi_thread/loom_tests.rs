@@ -66,3 +66,43 @@ fn idle_protocol_no_lost_wakeup() {
         producer.join().unwrap();
     });
 }
+
+/// The idle protocol with the real global queue in place of a flag: a task pushed to the
+/// `Inject` queue from outside (its length hint written Release under the lock) while a
+/// worker registers as a sleeper and re-checks `is_empty()` (an Acquire load after the
+/// sleeper fence). The worker sees the task or is unparked, and the task is popped once.
+#[test]
+fn inject_push_vs_sleeper_recheck() {
+    loom::model(|| {
+        let s = Mock::new();
+        let _h = s.spawn(async {});
+        let task = s.queue.lock().unwrap().pop_front().unwrap();
+        let idle = Arc::new(Idle::new(2));
+        let inject = Arc::new(Inject::new());
+        let mut parker = ThreadParker::new();
+        let unpark = parker.unpark();
+        let (idle2, inject2) = (idle.clone(), inject.clone());
+        let producer = thread::spawn(move || {
+            assert!(inject2.push(task));
+            if let Some(id) = idle2.worker_to_notify() {
+                assert_eq!(id, 0);
+                unpark.unpark();
+            }
+        });
+        idle.register_sleeper(0);
+        idle.fence_before_recheck();
+        if inject.is_empty() {
+            parker.park();
+            assert!(
+                !inject.is_empty(),
+                "unparked, but the pushed task is not visible"
+            );
+        }
+        idle.unregister_sleeper(0);
+        producer.join().unwrap();
+        let popped = inject.pop().expect("the pushed task is in the queue");
+        assert!(inject.pop().is_none());
+        drop(popped);
+        s.shutdown();
+    });
+}
