@@ -180,21 +180,12 @@ impl Answer {
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests {
-    use std::sync::Arc as StdArc;
-    use std::task::{Context, Wake, Waker};
+    use std::task::Context;
 
     use loom::thread;
 
     use super::Answer;
-    use crate::loom::{Arc, AtomicUsize, Ordering};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: StdArc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::loom::{Arc, Ordering, counting_waker};
 
     /// The blocking job delivers the lookup's result while the task polls for it: the poll
     /// returns it, or the task is woken and its next poll does (shown to fail when the
@@ -207,8 +198,7 @@ mod loom_tests {
                 let answer = Arc::clone(&answer);
                 thread::spawn(move || answer.set(Ok(Vec::new())))
             };
-            let count = StdArc::new(Count(AtomicUsize::new(0)));
-            let waker = Waker::from(StdArc::clone(&count));
+            let (count, waker) = counting_waker();
             let mut cx = Context::from_waker(&waker);
             let first = answer.poll(&mut cx);
             job.join().unwrap();

@@ -225,19 +225,10 @@ impl<T> Drop for JoinSet<T> {
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests {
-    use std::sync::Arc as StdArc;
-    use std::task::{Context, Wake, Waker};
+    use std::task::Context;
 
     use super::Ready;
-    use crate::loom::{Arc, AtomicUsize, Ordering};
-
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: StdArc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use crate::loom::{Arc, Ordering, counting_waker};
 
     /// A member finishing while the set looks for finished members: the set either takes
     /// the member's slot now or is woken to take it later.
@@ -249,8 +240,7 @@ mod loom_tests {
                 let ready = Arc::clone(&ready);
                 loom::thread::spawn(move || ready.push(7))
             };
-            let counter = StdArc::new(Counter(AtomicUsize::new(0)));
-            let waker = Waker::from(StdArc::clone(&counter));
+            let (counter, waker) = counting_waker();
             let taken = ready.take(&Context::from_waker(&waker));
             member.join().unwrap();
             if taken.is_empty() {

@@ -11,6 +11,8 @@ use eddy::Runtime;
 use eddy::net::{TcpListener, TcpStream};
 use eddy::time::{Elapsed, sleep, sleep_until, timeout, timeout_at};
 
+use crate::runtime::panic_message;
+
 fn runtimes() -> [Runtime; 2] {
     [
         Runtime::builder().current_thread().build().unwrap(),
@@ -128,13 +130,4 @@ fn assert_shutdown_message(err: &std::io::Error) {
         message.contains("shut down") && message.contains("inside a running runtime"),
         "{message}"
     );
-}
-
-/// The text of a caught panic, whether it was raised with a literal or with `format!`.
-fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }

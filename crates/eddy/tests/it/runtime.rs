@@ -9,7 +9,7 @@ use eddy::runtime::Flavor;
 use eddy::{Handle, Runtime};
 
 /// The text of a caught panic, whether it was raised with a literal or with `format!`.
-fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+pub(crate) fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -1,29 +1,14 @@
 //! loom models of the reactor's protocols: the readiness tick, the multi-waiter list, and
 //! stale tokens racing with slot reuse.
 
-use std::sync::Arc as StdArc;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 
 use loom::thread;
 
 use super::Ready;
 use super::registry::Registry;
 use super::scheduled_io::{Direction, ScheduledIo};
-use crate::loom::{Arc, AtomicUsize, Mutex, Ordering, lock};
-
-/// A waker that counts wakes with a loom atomic, so loom sees the hand-off.
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: StdArc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting_waker() -> (StdArc<Counter>, Waker) {
-    let counter = StdArc::new(Counter(AtomicUsize::new(0)));
-    (StdArc::clone(&counter), Waker::from(counter))
-}
+use crate::loom::{Arc, Mutex, Ordering, counting_waker, lock};
 
 fn deliver(io: &ScheduledIo, ready: Ready) {
     let mut wake = Vec::new();

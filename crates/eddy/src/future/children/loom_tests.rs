@@ -2,27 +2,12 @@
 //! wakes the parent's current waker.
 
 use std::future::poll_fn;
-use std::sync::Arc as StdArc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 
 use loom::thread;
 
 use super::Children;
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
-
-/// A waker that counts wakes with a loom atomic, so loom sees the hand-off.
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: StdArc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counter() -> (Waker, StdArc<Count>) {
-    let count = StdArc::new(Count(AtomicUsize::new(0)));
-    (Waker::from(StdArc::clone(&count)), count)
-}
+use crate::loom::{Arc, AtomicBool, Ordering, counting_waker};
 
 /// The parent's second poll (with a new waker, as after the task moved) races a child's
 /// wake from another thread: the child is polled to completion in that poll, or the new
@@ -42,7 +27,7 @@ fn child_wake_vs_parent_poll() {
             })
         };
         let mut children = Children::new([child]);
-        let (old, _) = counter();
+        let (_, old) = counting_waker();
         let mut done = false;
         children.poll_woken(&mut Context::from_waker(&old), |_, ()| {
             done = true;
@@ -55,7 +40,7 @@ fn child_wake_vs_parent_poll() {
             ready.store(true, Ordering::Release);
             child_waker.wake();
         });
-        let (new, new_count) = counter();
+        let (new_count, new) = counting_waker();
         children.poll_woken(&mut Context::from_waker(&new), |_, ()| {
             done = true;
             false
