@@ -2,8 +2,8 @@
 //! thread-local context pointer, the LIFO slot's raw task pointers, ring-buffer push, pop
 //! and steal between real threads, and shutdown draining queues — under its checker.
 
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use super::MultiThread;
 use crate::task::mock::trigger;
