@@ -16,7 +16,9 @@ use crate::sleep::{Sleep, sleep_until};
 /// # Panics
 ///
 /// The returned interval panics when first polled if no time driver is entered on the
-/// polling thread (see [`Handle::enter`]).
+/// polling thread (see [`Handle::enter`]). It also panics, saying so, when polled after its
+/// driver has shut down (its runtime was dropped): a timer has no error to return, and
+/// waiting forever would hang the caller.
 pub fn interval(period: Duration) -> Interval {
     let start = Handle::try_current()
         .ok()

@@ -19,7 +19,9 @@ use crate::wheel::TimerKey;
 /// # Panics
 ///
 /// The returned future panics when first polled if no time driver is entered on the polling
-/// thread (see [`Handle::enter`]).
+/// thread (see [`Handle::enter`]). It also panics, saying so, when polled after its
+/// driver has shut down (its runtime was dropped): a timer has no error to return, and
+/// waiting forever would hang the caller.
 pub fn sleep(duration: Duration) -> Sleep {
     let handle = Handle::try_current().ok();
     let now = handle.as_ref().map_or_else(Instant::now, Handle::now);
@@ -31,7 +33,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Panics
 ///
 /// The returned future panics when first polled if no time driver is entered on the polling
-/// thread (see [`Handle::enter`]).
+/// thread (see [`Handle::enter`]). It also panics, saying so, when polled after its
+/// driver has shut down (its runtime was dropped): a timer has no error to return, and
+/// waiting forever would hang the caller.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(Handle::try_current().ok(), deadline)
 }

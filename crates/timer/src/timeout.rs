@@ -17,7 +17,9 @@ use crate::sleep::{Sleep, sleep, sleep_until};
 /// # Panics
 ///
 /// The returned future panics when first polled if no time driver is entered on the polling
-/// thread (see [`Handle::enter`](crate::Handle::enter)).
+/// thread (see [`Handle::enter`](crate::Handle::enter)). It also panics, saying so, when polled after its
+/// driver has shut down (its runtime was dropped): a timer has no error to return, and
+/// waiting forever would hang the caller.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,

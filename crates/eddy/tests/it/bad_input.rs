@@ -131,3 +131,32 @@ fn assert_shutdown_message(err: &std::io::Error) {
         "{message}"
     );
 }
+
+/// A timer has no error to return (`Sleep`'s output is `()`), so one polled after its
+/// runtime is gone panics with what happened and what to do, as tokio's does, rather than
+/// hang or fire early; dropping it afterwards is fine. Documented under `sleep`'s Panics.
+#[test]
+fn timers_polled_after_their_runtime_is_gone_panic_with_what_to_do() {
+    for polled_before in [false, true] {
+        let rt = Runtime::builder().current_thread().build().unwrap();
+        let mut s = rt.block_on(async move {
+            let mut s = sleep(Duration::from_secs(3600));
+            if polled_before {
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(s.poll_elapsed(&mut cx).is_pending());
+            }
+            s
+        });
+        drop(rt);
+        let mut cx = Context::from_waker(Waker::noop());
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.poll_elapsed(&mut cx)));
+        let message = panic_message(polled.expect_err("a timer without a driver must not wait"));
+        assert!(
+            message.contains("time driver has shut down")
+                && message.contains("only while their runtime is alive"),
+            "{message}"
+        );
+        drop(s);
+    }
+}
