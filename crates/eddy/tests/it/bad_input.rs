@@ -139,14 +139,15 @@ fn assert_shutdown_message(err: &std::io::Error) {
 fn timers_polled_after_their_runtime_is_gone_panic_with_what_to_do() {
     for polled_before in [false, true] {
         let rt = Runtime::builder().current_thread().build().unwrap();
-        let mut s = rt.block_on(async move {
+        let mut s = {
+            let _entered = rt.handle().enter();
             let mut s = sleep(Duration::from_secs(3600));
             if polled_before {
                 let mut cx = Context::from_waker(Waker::noop());
                 assert!(s.poll_elapsed(&mut cx).is_pending());
             }
             s
-        });
+        };
         drop(rt);
         let mut cx = Context::from_waker(Waker::noop());
         let polled =
