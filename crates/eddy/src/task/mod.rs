@@ -18,6 +18,22 @@ pub use join_set::JoinSet;
 
 use crate::runtime::{Flavor, Handle};
 
+/// The id of the task running this code: asyncio's `current_task()`, as an id (look it up
+/// in [`Handle::dump`](crate::Handle::dump) for its name, parent and state). `None` outside
+/// a task, for example in `block_on`'s own future.
+///
+/// ```
+/// eddy::run(async {
+///     assert_eq!(eddy::task::id(), None);
+///     let task = eddy::spawn(async { eddy::task::id() });
+///     let id = task.id();
+///     assert_eq!(task.await.unwrap(), Some(id));
+/// });
+/// ```
+pub fn id() -> Option<TaskId> {
+    eddy_executor::current_task_id()
+}
+
 /// Spawns `future` as a new task on the current runtime and returns its handle — asyncio's
 /// `asyncio.create_task(coro)`. The task starts running at the runtime's next turn, even if
 /// the handle is never awaited; dropping the handle detaches the task, it does not cancel it.
