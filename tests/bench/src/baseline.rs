@@ -194,3 +194,71 @@ pub(crate) fn udp_pingpong(stop: Stop) -> io::Result<NetResult> {
         hist,
     })
 }
+
+/// tcp_stream on the bare selector: `bytes` from client to server, then back, over one
+/// loopback connection, both ends non-blocking in one edge-triggered loop; GB/s.
+pub(crate) fn tcp_stream(bytes: usize) -> io::Result<f64> {
+    use crate::net::STREAM_CHUNK;
+
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let mut client = TcpStream::connect(listener.local_addr()?)?;
+    let (mut server, _) = listener.accept()?;
+    let selector = Selector::new()?;
+    for (stream, token) in [(&client, 0), (&server, 1)] {
+        stream.set_nonblocking(true)?;
+        selector.register(
+            stream.as_raw_fd(),
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+    }
+    let total = bytes / STREAM_CHUNK * STREAM_CHUNK;
+    let out = vec![7u8; STREAM_CHUNK];
+    let mut inbuf = vec![0u8; STREAM_CHUNK];
+    let mut events = Events::with_capacity(16);
+    let start = Instant::now();
+    // One direction at a time, like the runtimes' version: the writer writes until it
+    // would block, the reader reads until it would block, and the loop waits for an edge.
+    for (writer, reader) in [(0, 1), (1, 0)] {
+        let (mut sent, mut got) = (0, 0);
+        while got < total {
+            let w = if writer == 0 {
+                &mut client
+            } else {
+                &mut server
+            };
+            while sent < total {
+                let n = (total - sent).min(STREAM_CHUNK);
+                match w.write(&out[..n]) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let r = if reader == 0 {
+                &mut client
+            } else {
+                &mut server
+            };
+            loop {
+                let n = read_some(r, &mut inbuf)?;
+                if n == usize::MAX {
+                    break;
+                }
+                if n == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
+                got += n;
+            }
+            if got < total {
+                selector.select(&mut events, None)?;
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    for s in [&client, &server] {
+        selector.deregister(s.as_raw_fd())?;
+    }
+    Ok((2 * total) as f64 / secs / 1e9)
+}

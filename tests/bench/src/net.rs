@@ -156,6 +156,43 @@ pub(crate) fn tcp_echo<R: Net>(conns: usize, stop: Stop) -> NetResult {
     })
 }
 
+/// The chunk each side of tcp_stream reads and writes at a time.
+pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
+
+/// tcp_stream: `bytes` from client to server, then `bytes` back, over one loopback
+/// connection; returns GB/s over both directions.
+pub(crate) fn tcp_stream<R: Net>(bytes: usize) -> f64 {
+    R::run(0, async move {
+        let (listener, addr) = R::bind().await;
+        let listener = Arc::new(listener);
+        let server = {
+            let listener = listener.clone();
+            R::spawn(async move {
+                let mut s = R::accept(&listener).await;
+                let mut buf = vec![0u8; STREAM_CHUNK];
+                for _ in 0..bytes / STREAM_CHUNK {
+                    R::read_exact(&mut s, &mut buf).await.expect("stream in");
+                }
+                for _ in 0..bytes / STREAM_CHUNK {
+                    R::write_all(&mut s, &buf).await.expect("stream out");
+                }
+            })
+        };
+        let mut c = R::connect(addr).await;
+        let start = Instant::now();
+        let mut buf = vec![7u8; STREAM_CHUNK];
+        for _ in 0..bytes / STREAM_CHUNK {
+            R::write_all(&mut c, &buf).await.expect("stream out");
+        }
+        for _ in 0..bytes / STREAM_CHUNK {
+            R::read_exact(&mut c, &mut buf).await.expect("stream in");
+        }
+        let secs = start.elapsed().as_secs_f64();
+        server.await;
+        (2 * (bytes / STREAM_CHUNK) * STREAM_CHUNK) as f64 / secs / 1e9
+    })
+}
+
 /// One UDP pair bouncing 64-byte datagrams until `stop`; a 1-byte datagram ends the server.
 pub(crate) fn udp_pingpong<R: Net>(stop: Stop) -> NetResult {
     R::run(0, async move {

@@ -363,7 +363,13 @@ pub(crate) fn write_docs(
         tasks on a 2-worker runtime but cannot pin them to different workers, so a run where \
         both land on one worker measures a same-thread bounce (a figure far below the 27 µs \
         of a sleeping-thread wake says so); smol runs only the current-thread workloads, on \
-        async-executor driven by the calling thread.\n\n\
+        async-executor driven by the calling thread. timer_fire measures each sleeper's \
+        lateness from its own first poll, so it includes the time the runtime takes to get \
+        through 100k timers falling due while it is still starting the others; eddy's and \
+        tokio's wheels tick every millisecond, async-io's timers do not. tcp_stream moves \
+        its bytes one direction at a time in 64 KiB `read_exact`/`write_all` calls. The \
+        rows \"..., eddy in debug mode\" run eddy with debug mode on against tokio as \
+        usual: beside the plain row, the difference is debug mode's cost.\n\n\
         ![eddy/tokio per workload](benchmarks-ratio.svg)\n\n";
     md += "## Results\n\n| workload | figure | eddy | tokio | smol | baseline | eddy/tokio | eddy/baseline | target |\n";
     md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";

@@ -43,3 +43,27 @@ pub(crate) fn timer_churn<R: Rt>(live: usize, ops: usize) -> f64 {
         ns
     })
 }
+
+/// timer_fire: `n` tasks each sleep until their own deadline, spread evenly over `spread`;
+/// returns how late each woke (ns after its deadline), as a histogram.
+pub(crate) fn timer_fire<R: Rt>(n: usize, spread: Duration) -> crate::stats::Histogram {
+    R::run(0, async move {
+        let sleepers: Vec<_> = (0..n)
+            .map(|i| {
+                let offset = spread.mul_f64(i as f64 / n as f64);
+                R::spawn(async move {
+                    let deadline = Instant::now() + offset;
+                    R::sleep(offset).await;
+                    Instant::now()
+                        .saturating_duration_since(deadline)
+                        .as_nanos() as u64
+                })
+            })
+            .collect();
+        let mut hist = crate::stats::Histogram::new();
+        for s in sleepers {
+            hist.record(s.await);
+        }
+        hist
+    })
+}

@@ -103,6 +103,17 @@ fn net_runner(f: impl Fn() -> NetResult + 'static) -> Runner {
     })
 }
 
+/// A runner reporting a lateness histogram's p50 and p99 in µs.
+fn lateness(f: impl Fn() -> crate::stats::Histogram + 'static) -> Runner {
+    Box::new(move || {
+        let h = f();
+        vec![
+            h.quantile(0.5) as f64 / 1000.0,
+            h.quantile(0.99) as f64 / 1000.0,
+        ]
+    })
+}
+
 fn label(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
@@ -228,6 +239,18 @@ pub(crate) fn all(quick: bool) -> Vec<Workload> {
         });
     }
 
+    let n = q(100_000, 10_000);
+    let spread = Duration::from_millis(200);
+    w.push(Workload {
+        name: format!("timer_fire {} over 200 ms", label(n)),
+        figures: vec![cost("late p50 µs", 0.8), cost("late p99 µs", 0.8)],
+        runners: vec![
+            (0, lateness(move || timers::timer_fire::<Eddy>(n, spread))),
+            (1, lateness(move || timers::timer_fire::<Tokio>(n, spread))),
+            (2, lateness(move || timers::timer_fire::<Smol>(n, spread))),
+        ],
+    });
+
     let n = q(1_000_000, 100_000);
     w.push(Workload {
         name: format!("idle_memory {} tasks", label(n)),
@@ -291,6 +314,24 @@ pub(crate) fn all(quick: bool) -> Vec<Workload> {
                 net_runner(move || {
                     baseline::udp_pingpong(Stop::after(secs)).expect("baseline udp")
                 }),
+            ),
+        ],
+    });
+
+    let bytes = if quick { 64 << 20 } else { 1 << 30 };
+    w.push(Workload {
+        name: format!(
+            "tcp_stream {} each way",
+            if quick { "64 MiB" } else { "1 GiB" }
+        ),
+        figures: vec![throughput("GB/s", Some(0.9))],
+        runners: vec![
+            (0, one(move || net::tcp_stream::<Eddy>(bytes))),
+            (1, one(move || net::tcp_stream::<Tokio>(bytes))),
+            (2, one(move || net::tcp_stream::<Smol>(bytes))),
+            (
+                3,
+                one(move || baseline::tcp_stream(bytes).expect("baseline tcp_stream")),
             ),
         ],
     });
