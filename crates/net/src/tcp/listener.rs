@@ -28,8 +28,14 @@ pub struct TcpListener {
     io: Async<std::net::TcpListener>,
     /// 0, or one more than the reactor's fd-close epoch when `accept` last ran out of
     /// descriptors: until an eddy fd closes after that, `accept` waits instead of retrying.
+    /// [`DRAINING`] once it has: readiness was cleared when `accept` failed, so `accept`
+    /// tries at once, without waiting for an edge, until the backlog is empty.
     starved_at: AtomicUsize,
 }
+
+/// `starved_at` after a starved listener saw a descriptor freed: accept until `WouldBlock`.
+/// (An fd-close epoch of `usize::MAX - 1` would take 2^64 closes.)
+const DRAINING: usize = usize::MAX;
 
 impl TcpListener {
     /// Binds to `addr` (trying each resolved address in turn) and listens, with the
@@ -99,10 +105,14 @@ impl TcpListener {
             let starved = self.starved_at.load(Ordering::Relaxed);
             let event = if starved == 0 {
                 ready!(registration.poll_ready(cx, Direction::Read))?
+            } else if starved == DRAINING {
+                registration.current()
             } else if handle.poll_fd_closed_since(cx, starved - 1) {
-                // A descriptor was freed: try at once. Readiness was cleared when accept
-                // failed, but the connections that failed are still in the backlog.
-                self.starved_at.store(0, Ordering::Relaxed);
+                // A descriptor was freed: try at once, and keep trying on later calls until
+                // `WouldBlock`. Readiness was cleared when accept failed, but the
+                // connections that failed are still in the backlog, and they bring no new
+                // edge: waiting for readiness after the first one would strand the rest.
+                self.starved_at.store(DRAINING, Ordering::Relaxed);
                 registration.current()
             } else {
                 // Still starved: wait for an eddy fd to close (registered just above), or
@@ -115,7 +125,11 @@ impl TcpListener {
                 Ok((fd, peer)) => {
                     return Poll::Ready(TcpStream::from_new_socket(fd, handle).map(|s| (s, peer)));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear(event),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // The backlog is empty: back to waiting for edges.
+                    self.starved_at.store(0, Ordering::Relaxed);
+                    registration.clear(event);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
                     registration.clear(event);

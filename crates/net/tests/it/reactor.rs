@@ -227,23 +227,7 @@ fn emfile_child() {
     // An eddy resource whose drop will free a descriptor through eddy.
     let spare = Async::new(std::io::pipe().unwrap().0).unwrap();
 
-    // Lower the soft limit and use up every descriptor left.
-    let limit = libc::rlimit {
-        rlim_cur: 256,
-        rlim_max: 256,
-    };
-    // SAFETY: setrlimit reads a valid rlimit; lowering our own limit is always allowed.
-    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
-    let mut filler: Vec<OwnedFd> = Vec::new();
-    loop {
-        match std::io::stdin().as_fd_dup() {
-            Ok(fd) => filler.push(fd),
-            Err(e) => {
-                assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
-                break;
-            }
-        }
-    }
+    let mut filler = use_up_descriptors();
 
     let err = drive(&mut reactor, listener.accept()).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
@@ -298,6 +282,82 @@ fn emfile_child() {
     let (s3, _) = drive(&mut reactor, listener.accept()).unwrap();
     drop((s2, s3));
     let _ = drive(&mut reactor, TcpStream::connect(addr)).unwrap();
+}
+
+/// Lowers the soft RLIMIT_NOFILE and opens descriptors until none is left; returns them.
+fn use_up_descriptors() -> Vec<OwnedFd> {
+    let limit = libc::rlimit {
+        rlim_cur: 256,
+        rlim_max: 256,
+    };
+    // SAFETY: setrlimit reads a valid rlimit; lowering our own limit is always allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+    let mut filler: Vec<OwnedFd> = Vec::new();
+    loop {
+        match std::io::stdin().as_fd_dup() {
+            Ok(fd) => filler.push(fd),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(libc::EMFILE));
+                return filler;
+            }
+        }
+    }
+}
+
+/// Regression, found by `cargo xtask stress --only emfile`: a listener that recovered from
+/// EMFILE took one connection of its backlog and then waited for a new connection's edge,
+/// stranding the rest. Now it accepts until `WouldBlock` without waiting for an edge.
+#[test]
+fn accept_drains_the_backlog_after_starving() {
+    in_child_process(
+        "reactor::accept_drains_the_backlog_after_starving",
+        "EDDY_NET_EMFILE_BACKLOG_CHILD",
+        emfile_backlog_child,
+    );
+}
+
+fn emfile_backlog_child() {
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    let listener = drive(&mut reactor, TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _clients: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let spares: Vec<_> = (0..3)
+        .map(|_| Async::new(std::io::pipe().unwrap().0).unwrap())
+        .collect();
+    let _filler = use_up_descriptors();
+    let err = drive(&mut reactor, listener.accept()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+
+    // Three descriptors freed through eddy; no connection arrives after this point.
+    drop(spares);
+    let mut accepted = Vec::new();
+    for i in 0..3 {
+        match drive_for(&mut reactor, listener.accept(), Duration::from_secs(5)) {
+            Some(Ok((stream, _))) => accepted.push(stream),
+            other => panic!("backlog connection {i} after the fds freed: {other:?}"),
+        }
+    }
+}
+
+/// Like [`drive`], but gives up (returns `None`) once `patience` has passed.
+fn drive_for<T>(
+    reactor: &mut Reactor,
+    fut: impl Future<Output = T>,
+    patience: Duration,
+) -> Option<T> {
+    let mut fut = pin!(fut);
+    let (_, waker) = counting_waker();
+    let until = Instant::now() + patience;
+    loop {
+        if let Poll::Ready(value) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return Some(value);
+        }
+        let left = until.checked_duration_since(Instant::now())?;
+        reactor.turn(Some(left)).unwrap();
+    }
 }
 
 trait DupFd {
