@@ -56,45 +56,12 @@ pub(crate) fn run(args: &[String]) -> Result {
 
 /// Whether `strace` can be run, installing it with apt-get when it is missing.
 fn ensure_strace() -> bool {
-    let present = || {
-        Command::new("strace")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if present() {
-        return true;
-    }
-    println!("\n==> [bench: strace] not found; installing it with apt-get");
-    let sudo = !is_root();
-    let apt = |args: &[&str]| {
-        let mut c = if sudo {
-            let mut c = Command::new("sudo");
-            c.arg("-n").arg("apt-get");
-            c
-        } else {
-            Command::new("apt-get")
-        };
-        c.args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let installed = apt(&["install", "-y", "strace"])
-        || (apt(&["update"]) && apt(&["install", "-y", "strace"]));
-    if installed && present() {
+    if step::ensure_package("bench: strace", "strace", "-V", "strace") {
         return true;
     }
     println!(
-        "<== [bench: strace] could not install strace: the docs will say syscalls were not \
-         counted (install it with `apt-get install strace` and rerun)"
+        "<== [bench: strace] the docs will say syscalls were not counted (install it with \
+         `apt-get install strace` and rerun)"
     );
     false
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }

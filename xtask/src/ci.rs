@@ -30,6 +30,8 @@ pub(crate) fn run() -> Result {
     crate::examples::run()?;
     // The bench's quick mode asserts nothing about speed: it keeps the harness from rotting.
     crate::bench::run(&["--quick".to_owned()])?;
+    // Every load and fault scenario at small counts; any loss, leak, hang or crash fails.
+    crate::stress::run(&["--quick".to_owned()])?;
     crate::cross::run()?;
     crate::loom::run()?;
     crate::miri::run()?;

@@ -10,6 +10,7 @@ mod examples;
 mod loom;
 mod miri;
 mod step;
+mod stress;
 mod tidy;
 
 use std::process::ExitCode;
@@ -21,11 +22,14 @@ jobs:
   bench   eddy beside tokio, smol and the raw-epoll baseline, in release mode; a full run
           rewrites docs/benchmarks.md [--quick] [--only NAME] [--runs N]
   ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, examples, kqueue
-          cross-check, loom models, Miri subset, bench --quick
+          cross-check, loom models, Miri subset, bench --quick, stress --quick
   loom    run every loom model of the workspace (cfg eddy_loom)
   miri    run the unsafe task and queue tests under Miri (installs nightly miri if missing)
   cross   clippy the kqueue backend for macOS and FreeBSD targets (installs the targets)
   examples  run every example of the eddy facade, and the echo server/client pair
+  stress  load and fault scenarios in release mode, each in its own process; ends with a
+          table of operations, errors, lost, leaked and peak RSS [--quick] [--only NAME]
+          [--seconds N]
   tidy    repository conventions: loom shims, SAFETY comments
 ";
 
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         "miri" => miri::run(),
         "cross" => cross::run(),
         "examples" => examples::run(),
+        "stress" => stress::run(&args[1..]),
         "tidy" => tidy::run(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");

@@ -92,3 +92,44 @@ fn describe(cmd: &Command) -> String {
     words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     words.join(" ")
 }
+
+/// Whether `program` can be started (probed with `probe_arg`), installing Debian's
+/// `package` with apt-get (through `sudo -n` when not root) when it is missing. Prints
+/// what it does under the step called `name`; never fails the job itself.
+pub(crate) fn ensure_package(name: &str, program: &str, probe_arg: &str, package: &str) -> bool {
+    // Some tools (wrk) exit non-zero after printing their version: starting is enough.
+    let present = || Command::new(program).arg(probe_arg).output().is_ok();
+    if present() {
+        return true;
+    }
+    println!("\n==> [{name}] `{program}` not found; installing Debian's `{package}` with apt-get");
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = if sudo {
+            let mut c = Command::new("sudo");
+            c.arg("-n").arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        c.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let installed =
+        apt(&["install", "-y", package]) || (apt(&["update"]) && apt(&["install", "-y", package]));
+    if installed && present() {
+        println!("<== [{name}] installed `{package}`");
+        return true;
+    }
+    println!("<== [{name}] could not install `{package}`");
+    false
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
