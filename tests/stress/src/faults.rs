@@ -757,7 +757,7 @@ pub(crate) fn eintr(ctx: &Ctx) {
         prove_alive(ctx, &rt, "EINTR storm");
     }
     ctx.note(format!(
-        "{} SIGUSR2s over {run_for:?} on each of mt and ct",
+        "{} SIGUSR2s in all, {run_for:?} on each of mt and ct",
         thousands(signals)
     ));
 }

@@ -279,6 +279,13 @@ impl Rng {
         self.next_u64() & 1 == 1
     }
 
+    /// Fisher–Yates.
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for k in (1..items.len()).rev() {
+            items.swap(k, self.below(k as u64 + 1) as usize);
+        }
+    }
+
     pub(crate) fn fill(&mut self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {
             let bytes = self.next_u64().to_le_bytes();

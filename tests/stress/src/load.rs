@@ -334,6 +334,19 @@ async fn abort_on(ctx: &Ctx, n: usize, flavor: Flavor) {
         }
     }
     drop(to_aborter);
+    // Abort the runnable and sleeping ones in random order, letting the runtime run in
+    // between. All at once: waiting for each in turn would take a trip through a run
+    // queue full of the others.
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    rng.shuffle(&mut order);
+    for i in order {
+        if let (Stage::Scheduled | Stage::Sleeping, handle) = &tasks[i] {
+            handle.abort();
+            if rng.below(64) == 0 {
+                eddy::yield_now().await;
+            }
+        }
+    }
     let mut by_stage = [0u64; 6];
     let wait = async {
         for (i, (stage, handle)) in tasks.into_iter().enumerate() {
@@ -344,7 +357,6 @@ async fn abort_on(ctx: &Ctx, n: usize, flavor: Flavor) {
                     }
                     handle.abort();
                 }
-                Stage::Scheduled | Stage::Sleeping => handle.abort(),
                 _ => {}
             }
             let result = handle.await;
@@ -465,9 +477,7 @@ pub(crate) fn wake_storm(ctx: &Ctx) {
                     let mut mine: Vec<usize> = (0..slots.len())
                         .flat_map(|i| std::iter::repeat_n(i, need as usize / threads))
                         .collect();
-                    for k in (1..mine.len()).rev() {
-                        mine.swap(k, rng.below(k as u64 + 1) as usize);
-                    }
+                    rng.shuffle(&mut mine);
                     for i in mine {
                         slots[i].tokens.fetch_add(1, Ordering::Release);
                         slots[i].waker.wake();
