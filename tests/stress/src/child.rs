@@ -19,15 +19,13 @@ pub(crate) const CHILD_FLAG: &str = "--child";
 /// The marker of the child's result line on stdout.
 const RESULT: &str = "STRESS-RESULT";
 
-/// The child's entry point: `--child NAME [--quick | --tiny] [--seconds N]`.
+/// The child's entry point: `--child NAME [--quick] [--seconds N]`.
 pub(crate) fn main(args: &[String]) -> ExitCode {
     let Some(scenario) = args.first().and_then(|n| crate::find(n)) else {
         eprintln!("eddy-stress: {CHILD_FLAG} needs a scenario name (see --list)");
         return ExitCode::from(2);
     };
-    let size = if args.iter().any(|a| a == "--tiny") {
-        Size::Tiny
-    } else if args.iter().any(|a| a == "--quick") {
+    let size = if args.iter().any(|a| a == "--quick") {
         Size::Quick
     } else {
         Size::Full

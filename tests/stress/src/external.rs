@@ -5,17 +5,15 @@
 mod hyper_support;
 
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use eddy::net::TcpListener;
-use eddy::sync::Notify;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response};
 use hyper_support::{EddyIo, EddyTimer};
 
-use crate::harness::{Ctx, Flavor, Tracked, prove_alive};
+use crate::harness::{Ctx, Flavor, Size, Tracked, prove_alive};
 use crate::thousands;
 
 /// Whether `program` runs at all (`--version` or `-v` succeeding is not required: wrk exits
@@ -33,17 +31,15 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::
     Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
 }
 
-/// Serves HTTP/1.1 on `listener` until `stop` is notified, one task per connection.
-async fn serve_http(listener: TcpListener, stop: Arc<Notify>) {
+/// Serves HTTP/1.1 on `listener`, one task per connection, until aborted; the connections
+/// live in a `JoinSet`, so aborting this task aborts them too.
+async fn serve_http(listener: TcpListener) {
+    let _t = Tracked::new();
     let mut connections = eddy::task::JoinSet::new();
     loop {
-        let accepted = eddy::future::race(async { Some(listener.accept().await) }, async {
-            stop.notified().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let Ok((stream, _)) = accepted else { continue };
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
         connections.spawn(async move {
             let _t = Tracked::new();
             let conn = hyper::server::conn::http1::Builder::new()
@@ -54,8 +50,6 @@ async fn serve_http(listener: TcpListener, stop: Arc<Notify>) {
             let _ = conn.await;
         });
     }
-    // Dropping the set aborts connections wrk left open.
-    drop(connections);
 }
 
 /// wrk: `wrk` against the hyper example server on a two-worker runtime: no socket errors,
@@ -65,13 +59,12 @@ pub(crate) fn wrk(ctx: &Ctx) {
         ctx.skip("wrk is not installed (cargo xtask stress installs Debian's `wrk`)");
         return;
     }
-    let run_for = ctx.duration(10, 3);
+    let run_for = ctx.duration(15, 3);
     let rt = Flavor::Multi.runtime();
-    let stop = Arc::new(Notify::new());
     let (addr, server) = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("local_addr");
-        (addr, eddy::spawn(serve_http(listener, stop.clone())))
+        (addr, eddy::spawn(serve_http(listener)))
     });
     // wrk runs on this (non-runtime) thread while the workers serve.
     let out = Command::new("wrk")
@@ -79,7 +72,7 @@ pub(crate) fn wrk(ctx: &Ctx) {
         .arg(format!("{}s", run_for.as_secs()))
         .arg(format!("http://{addr}/"))
         .output();
-    stop.notify_one();
+    server.abort();
     rt.block_on(async {
         if eddy::timeout(Duration::from_secs(10), server)
             .await
@@ -159,7 +152,7 @@ fn parse_wrk(out: &str) -> Option<WrkReport> {
     (seen.0 && seen.1).then_some(report)
 }
 
-/// valgrind: memcheck over `drop_busy` at its smallest size (a runtime dropped with sockets,
+/// valgrind: memcheck over `drop_busy` at the run's size (a runtime dropped with sockets,
 /// timers, tasks and blocking jobs in flight): zero bytes definitely lost.
 pub(crate) fn valgrind(ctx: &Ctx) {
     if !installed("valgrind", "--version") {
@@ -175,7 +168,8 @@ pub(crate) fn valgrind(ctx: &Ctx) {
             "--error-exitcode=99",
         ])
         .arg(exe)
-        .args([crate::child::CHILD_FLAG, "drop_busy", "--tiny"])
+        .args([crate::child::CHILD_FLAG, "drop_busy"])
+        .args((ctx.size == Size::Quick).then_some("--quick"))
         .output();
     let out = match out {
         Ok(o) => o,
@@ -212,7 +206,7 @@ pub(crate) fn valgrind(ctx: &Ctx) {
         ));
     }
     ctx.note(format!(
-        "drop_busy --tiny under memcheck: {} bytes definitely lost",
+        "drop_busy under memcheck: {} bytes definitely lost",
         definitely.map_or("?".to_owned(), |b| b.to_string())
     ));
 }

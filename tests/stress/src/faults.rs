@@ -316,6 +316,7 @@ pub(crate) fn peer_vanish(ctx: &Ctx) {
             let acceptor = {
                 let blocked = blocked.clone();
                 eddy::spawn(async move {
+                    let _t = Tracked::new();
                     let mut writers = Vec::with_capacity(n);
                     for _ in 0..n {
                         let (stream, _) = listener.accept().await?;
@@ -330,13 +331,9 @@ pub(crate) fn peer_vanish(ctx: &Ctx) {
             }
             let writers = match eddy::timeout(PATIENCE, acceptor).await {
                 Ok(Ok(Ok(w))) => w,
-                other => {
-                    ctx.error(format!(
-                        "accepting the vanishing peers: {:?}",
-                        other.is_ok()
-                    ));
-                    return;
-                }
+                Ok(Ok(Err(e))) => return ctx.error(format!("accepting the vanishing peers: {e}")),
+                Ok(Err(e)) => return ctx.error(format!("the acceptor task: {e}")),
+                Err(_) => return ctx.lose(n as u64, "vanishing peers never accepted"),
             };
             if !wait_until(|| blocked.load(Ordering::SeqCst) == n).await {
                 ctx.error(format!(
@@ -442,7 +439,9 @@ pub(crate) fn epipe(ctx: &Ctx) {
                         let mut s = s;
                         let bufs = [io::IoSlice::new(&chunk), io::IoSlice::new(&chunk)];
                         loop {
-                            s.write_vectored(&bufs).await?;
+                            if s.write_vectored(&bufs).await? == 0 {
+                                return Err(io::ErrorKind::WriteZero.into());
+                            }
                         }
                     }
                     _ => {
@@ -647,7 +646,10 @@ pub(crate) fn panics(ctx: &Ctx) {
         });
         prove_alive(ctx, &rt, "panics");
     }
-    ctx.note(format!("{n} panics of each kind on mt and ct"));
+    ctx.note(format!(
+        "{} panics of each kind on mt and ct",
+        thousands(n as u64)
+    ));
 }
 
 /// The no-op SIGUSR2 handler of the eintr scenario: its only effect is the EINTR.
@@ -668,7 +670,7 @@ pub(crate) fn eintr(ctx: &Ctx) {
         ctx.error(format!("sigaction: {}", io::Error::last_os_error()));
         return;
     }
-    let run_for = ctx.duration(6, 2);
+    let run_for = ctx.duration(15, 2);
     let mut signals = 0;
     for flavor in Flavor::BOTH {
         let threads = Arc::new(Mutex::new(Vec::new()));

@@ -18,10 +18,8 @@ use eddy::net::{TcpListener, TcpStream};
 pub(crate) enum Size {
     /// The default: the counts the issue asks for.
     Full,
-    /// `--quick`: the whole suite in about two minutes.
+    /// `--quick`: the whole suite in about a minute.
     Quick,
-    /// Under valgrind, which runs code 20 to 50 times slower.
-    Tiny,
 }
 
 /// One scenario's view of the run: its size and the counters that become its table row.
@@ -51,12 +49,11 @@ impl Ctx {
         }
     }
 
-    /// `full` at the default size, `quick` with `--quick`, a tenth of `quick` under valgrind.
+    /// `full` at the default size, `quick` with `--quick`.
     pub(crate) fn pick(&self, full: usize, quick: usize) -> usize {
         match self.size {
             Size::Full => full,
             Size::Quick => quick,
-            Size::Tiny => (quick / 10).max(1),
         }
     }
 
@@ -64,7 +61,7 @@ impl Ctx {
     pub(crate) fn duration(&self, full: u64, quick: u64) -> Duration {
         let secs = self.seconds.unwrap_or(match self.size {
             Size::Full => full,
-            Size::Quick | Size::Tiny => quick,
+            Size::Quick => quick,
         });
         Duration::from_secs(secs)
     }

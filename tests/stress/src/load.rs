@@ -68,7 +68,7 @@ pub(crate) fn tcp_echo(ctx: &Ctx) {
             thousands(want as u64)
         ));
     }
-    let rounds = ctx.pick(4, 2);
+    let rounds = ctx.pick(16, 2);
     for flavor in Flavor::BOTH {
         // The current-thread runtime gets a quarter: it proves the same on one thread.
         let n = if flavor == Flavor::Multi { n } else { n / 4 };
@@ -173,16 +173,24 @@ async fn timers_on(ctx: &Ctx, n: usize, flavor: Flavor) {
             fired[i].fetch_add(1, Ordering::Relaxed);
         }));
     }
-    let cancelled_at = clock.now();
-    for (h, _) in handles.iter().zip(&cancel).filter(|(_, c)| **c) {
-        h.abort();
-    }
+    // When each abort was issued: a timer cancelled well before its deadline never fires.
+    let cancelled_at: Vec<Option<Instant>> = handles
+        .iter()
+        .zip(&cancel)
+        .map(|(h, &c)| {
+            c.then(|| {
+                let now = clock.now();
+                h.abort();
+                now
+            })
+        })
+        .collect();
     // A cancel that reached its timer less than this before the deadline may race the fire.
     let margin = Duration::from_millis(20);
     let mut racy = 0u64;
     let wait = async {
         for (i, h) in handles.into_iter().enumerate() {
-            let clear_cancel = cancel[i] && deadlines[i] > cancelled_at + margin;
+            let clear_cancel = cancelled_at[i].is_some_and(|at| deadlines[i] > at + margin);
             racy += u64::from(cancel[i] && !clear_cancel);
             match (h.await, fired[i].load(Ordering::Relaxed)) {
                 (Ok(()), 1) if !clear_cancel => ctx.ops(1),
@@ -350,14 +358,11 @@ async fn abort_on(ctx: &Ctx, n: usize, flavor: Flavor) {
     let mut by_stage = [0u64; 6];
     let wait = async {
         for (i, (stage, handle)) in tasks.into_iter().enumerate() {
-            match stage {
-                Stage::Finished => {
-                    while !handle.is_finished() {
-                        eddy::yield_now().await;
-                    }
-                    handle.abort();
+            if let Stage::Finished = stage {
+                while !handle.is_finished() {
+                    eddy::yield_now().await;
                 }
-                _ => {}
+                handle.abort();
             }
             let result = handle.await;
             let ok = match (stage, &result) {
@@ -437,7 +442,7 @@ impl Future for WaitTokens {
 /// its Nth wake, while others already finished are woken too. A lost wake leaves a task
 /// pending for ever; two polls at once are caught by a flag.
 pub(crate) fn wake_storm(ctx: &Ctx) {
-    let tasks = ctx.pick(20_000, 5_000);
+    let tasks = ctx.pick(100_000, 5_000);
     let need = 8u32;
     let threads = 4;
     for flavor in Flavor::BOTH {
@@ -631,7 +636,7 @@ pub(crate) fn spawn_storm(ctx: &'static Ctx) {
 /// blocking_pool: many more blocking jobs than the pool's threads, from tasks and from plain
 /// threads; all complete, and never more run at once than the cap.
 pub(crate) fn blocking_pool(ctx: &Ctx) {
-    let jobs = ctx.pick(5_000, 1_000);
+    let jobs = ctx.pick(20_000, 1_000);
     let cap = 8;
     let rt = Flavor::Multi
         .builder()
@@ -703,7 +708,7 @@ pub(crate) fn blocking_pool(ctx: &Ctx) {
 /// between round trips, check each echo on the blocking pool, run under timeouts, and are
 /// aborted at random and replaced.
 pub(crate) fn mixed_server(ctx: &Ctx) {
-    let run_for = ctx.duration(30, 8);
+    let run_for = ctx.duration(90, 8);
     let clients = ctx.pick(200, 100);
     let rt = Flavor::Multi.runtime();
     let cancelled = Arc::new(AtomicU64::new(0));

@@ -112,9 +112,10 @@ pub(crate) fn find(name: &str) -> Option<&'static Scenario> {
 const USAGE: &str = "\
 usage: eddy-stress [--quick] [--only NAME] [--seconds N] [--list]
 
-  --quick      smaller counts and shorter runs: the whole suite in about two minutes
+  --quick      smaller counts and shorter runs: the whole suite in about a minute
   --only NAME  run the scenarios whose name starts with NAME (tcp_echo, peer, ...)
-  --seconds N  how long mixed_server and wrk run (default 30 and 10, 8 and 3 with --quick)
+  --seconds N  how long mixed_server, eintr and wrk run (default 90, 15 and 15 s; 8, 2
+               and 3 s with --quick)
   --list       print the scenario names and exit
 ";
 
@@ -261,9 +262,14 @@ fn print_table(rows: &[Row], quick: bool, took: Duration) {
         }
     }
     println!(
-        "\neddy-stress{}: {} scenarios in {took:.1?}\n",
+        "\neddy-stress{}: {} scenarios in {took:.1?}{}\n",
         if quick { " --quick" } else { "" },
-        rows.len()
+        rows.len(),
+        if quick {
+            " (quick: smaller counts and shorter runs, given in the notes)"
+        } else {
+            ""
+        }
     );
     let row = |cells: &[String]| {
         let mut out = String::new();
@@ -301,7 +307,7 @@ pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
