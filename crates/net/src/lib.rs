@@ -39,6 +39,7 @@
 //!
 //! `docs/net.md` follows one read from `TcpStream::read` down to the selector and back.
 
+mod accept;
 mod addr;
 mod async_fd;
 mod coop;

@@ -7,10 +7,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll, ready};
 
 use super::TcpStream;
+use crate::accept::Starvation;
 use crate::addr::{ToSocketAddrs, resolve};
-use crate::loom::{AtomicUsize, Ordering};
 use crate::reactor::Handle;
-use crate::reactor::scheduled_io::Direction;
 use crate::{Async, sys};
 
 /// A TCP socket server, listening for connections.
@@ -26,16 +25,9 @@ use crate::{Async, sys};
 #[derive(Debug)]
 pub struct TcpListener {
     io: Async<std::net::TcpListener>,
-    /// 0, or one more than the reactor's fd-close epoch when `accept` last ran out of
-    /// descriptors: until an eddy fd closes after that, `accept` waits instead of retrying.
-    /// [`DRAINING`] once it has: readiness was cleared when `accept` failed, so `accept`
-    /// tries at once, without waiting for an edge, until the backlog is empty.
-    starved_at: AtomicUsize,
+    /// Whether `accept` ran out of descriptors, and so what it waits for (`accept.rs`).
+    starvation: Starvation,
 }
-
-/// `starved_at` after a starved listener saw a descriptor freed: accept until `WouldBlock`.
-/// (An fd-close epoch of `usize::MAX - 1` would take 2^64 closes.)
-const DRAINING: usize = usize::MAX;
 
 impl TcpListener {
     /// Binds to `addr` (trying each resolved address in turn) and listens, with the
@@ -73,7 +65,7 @@ impl TcpListener {
         sys::set_recv_inq(listener.as_raw_fd());
         Ok(TcpListener {
             io: Async::with_handle(listener, handle)?,
-            starved_at: AtomicUsize::new(0),
+            starvation: Starvation::new(),
         })
     }
 
@@ -100,46 +92,12 @@ impl TcpListener {
     /// Polls for a connection; for one accepting task at a time.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let registration = self.io.registration();
-        let handle = registration.handle();
-        loop {
-            let starved = self.starved_at.load(Ordering::Relaxed);
-            let event = if starved == 0 {
-                ready!(registration.poll_ready(cx, Direction::Read))?
-            } else if starved == DRAINING {
-                registration.current()
-            } else if handle.poll_fd_closed_since(cx, starved - 1) {
-                // A descriptor was freed: try at once, and keep trying on later calls until
-                // `WouldBlock`. Readiness was cleared when accept failed, but the
-                // connections that failed are still in the backlog, and they bring no new
-                // edge: waiting for readiness after the first one would strand the rest.
-                self.starved_at.store(DRAINING, Ordering::Relaxed);
-                registration.current()
-            } else {
-                // Still starved: wait for an eddy fd to close (registered just above), or
-                // for a new connection's edge, whichever comes first.
-                let event = ready!(registration.poll_ready(cx, Direction::Read))?;
-                self.starved_at.store(0, Ordering::Relaxed);
-                event
-            };
-            match sys::accept(self.io.as_raw_fd()) {
-                Ok((fd, peer)) => {
-                    return Poll::Ready(TcpStream::from_new_socket(fd, handle).map(|s| (s, peer)));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // The backlog is empty: back to waiting for edges.
-                    self.starved_at.store(0, Ordering::Relaxed);
-                    registration.clear(event);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
-                    registration.clear(event);
-                    self.starved_at
-                        .store(handle.fd_close_epoch() + 1, Ordering::Relaxed);
-                    return Poll::Ready(Err(e));
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let fd = self.io.as_raw_fd();
+        let (fd, peer) = ready!(
+            self.starvation
+                .poll_accept(registration, cx, || sys::accept(fd))
+        )?;
+        Poll::Ready(TcpStream::from_new_socket(fd, registration.handle()).map(|s| (s, peer)))
     }
 
     /// A stream of incoming connections; `None` never comes.

@@ -9,12 +9,21 @@ use std::task::{Context, Poll, ready};
 
 use super::UnixStream;
 use crate::Async;
+use crate::accept::Starvation;
 use crate::reactor::Handle;
 
 /// A Unix-domain stream socket server.
+///
+/// # Running out of file descriptors
+///
+/// As for [`TcpListener`](crate::TcpListener): `accept` returns `EMFILE`/`ENFILE` to the
+/// caller, then waits (without spinning) until an eddy fd closes or a new connection
+/// arrives, and drains the backlog once descriptors free up.
 #[derive(Debug)]
 pub struct UnixListener {
     io: Async<std::os::unix::net::UnixListener>,
+    /// Whether `accept` ran out of descriptors, and so what it waits for (`accept.rs`).
+    starvation: Starvation,
 }
 
 impl UnixListener {
@@ -29,6 +38,7 @@ impl UnixListener {
         let listener = std::os::unix::net::UnixListener::bind(path)?;
         Ok(UnixListener {
             io: Async::with_handle(listener, &handle)?,
+            starvation: Starvation::new(),
         })
     }
 
@@ -40,6 +50,7 @@ impl UnixListener {
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         Ok(UnixListener {
             io: Async::new(listener)?,
+            starvation: Starvation::new(),
         })
     }
 
@@ -56,16 +67,21 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// The system's `accept` error.
+    /// The system's `accept` error. `EMFILE`/`ENFILE` leave the listener usable; see the
+    /// type's docs.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection; for one accepting task at a time.
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        let (stream, peer) = ready!(self.io.poll_read_with(cx, |l| l.accept()))?;
-        let handle = self.io.registration().handle();
-        Poll::Ready(UnixStream::from_accepted(stream, handle).map(|s| (s, peer)))
+        let registration = self.io.registration();
+        let listener = self.io.get_ref();
+        let (stream, peer) = ready!(
+            self.starvation
+                .poll_accept(registration, cx, || listener.accept())
+        )?;
+        Poll::Ready(UnixStream::from_accepted(stream, registration.handle()).map(|s| (s, peer)))
     }
 
     /// The address the listener is bound to.

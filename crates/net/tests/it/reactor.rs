@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use eddy_net::{Async, Reactor, TcpListener, TcpStream};
+use eddy_net::{Async, Reactor, TcpListener, TcpStream, UnixListener};
 
 /// A waker that counts its wakes.
 #[derive(Default)]
@@ -335,6 +335,63 @@ fn emfile_backlog_child() {
     drop(spares);
     let mut accepted = Vec::new();
     for i in 0..3 {
+        match drive_for(&mut reactor, listener.accept(), Duration::from_secs(5)) {
+            Some(Ok((stream, _))) => accepted.push(stream),
+            other => panic!("backlog connection {i} after the fds freed: {other:?}"),
+        }
+    }
+}
+
+/// Regression, found by `cargo xtask stress --only emfile_unix`: a Unix listener out of
+/// descriptors returned EMFILE at once on every call (five million a second in a loop that
+/// retries). It now waits like the TCP listener, and drains its backlog afterwards.
+#[test]
+fn unix_accept_waits_while_starved_and_drains_after() {
+    in_child_process(
+        "reactor::unix_accept_waits_while_starved_and_drains_after",
+        "EDDY_NET_EMFILE_UNIX_CHILD",
+        emfile_unix_child,
+    );
+}
+
+fn emfile_unix_child() {
+    let mut reactor = Reactor::new().unwrap();
+    let _guard = reactor.handle().enter();
+    let path = std::env::temp_dir().join(format!("eddy-net-emfile-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    let _clients: Vec<_> = (0..3)
+        .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+        .collect();
+    std::fs::remove_file(&path).unwrap();
+    let spares: Vec<_> = (0..3)
+        .map(|_| Async::new(std::io::pipe().unwrap().0).unwrap())
+        .collect();
+    let _filler = use_up_descriptors();
+    let err = drive(&mut reactor, listener.accept()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+
+    // Starved: the next accept waits instead of failing again at once.
+    let (counter, waker) = counting_waker();
+    let mut accept = pin!(listener.accept());
+    assert!(
+        accept
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending(),
+        "a starved Unix accept fails again at once instead of waiting"
+    );
+    drop(spares);
+    assert_eq!(
+        counter.0.load(Ordering::SeqCst),
+        1,
+        "closing an eddy fd wakes the starved accept"
+    );
+    let mut accepted = match accept.as_mut().poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(Ok((stream, _))) => vec![stream],
+        other => panic!("accept after freed fds: {other:?}"),
+    };
+    for i in 1..3 {
         match drive_for(&mut reactor, listener.accept(), Duration::from_secs(5)) {
             Some(Ok((stream, _))) => accepted.push(stream),
             other => panic!("backlog connection {i} after the fds freed: {other:?}"),
