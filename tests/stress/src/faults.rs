@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use eddy::net::{TcpListener, TcpStream, UnixStream};
+use eddy::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use eddy::task::JoinHandle;
 
 use crate::harness::{
@@ -76,12 +76,75 @@ fn expect_errors<T>(
 pub(crate) fn emfile(ctx: &Ctx) {
     for flavor in Flavor::BOTH {
         let rt = flavor.runtime();
-        emfile_on(ctx, &rt, flavor);
+        emfile_on(ctx, &rt, flavor, Family::Tcp);
         prove_alive(ctx, &rt, "EMFILE");
     }
 }
 
-fn emfile_on(ctx: &Ctx, rt: &eddy::Runtime, flavor: Flavor) {
+/// emfile_unix: the same with a Unix-domain listener.
+pub(crate) fn emfile_unix(ctx: &Ctx) {
+    for flavor in Flavor::BOTH {
+        let rt = flavor.runtime();
+        emfile_on(ctx, &rt, flavor, Family::Unix);
+        prove_alive(ctx, &rt, "EMFILE on a Unix listener");
+    }
+}
+
+/// Which kind of listener runs out of descriptors.
+#[derive(Copy, Clone, Debug)]
+enum Family {
+    Tcp,
+    Unix,
+}
+
+/// A listener of either family, accepting streams the caller only holds and drops.
+enum AnyListener {
+    Tcp(TcpListener),
+    Unix(UnixListener),
+}
+
+impl AnyListener {
+    async fn accept(&self) -> io::Result<Box<dyn Send>> {
+        Ok(match self {
+            AnyListener::Tcp(l) => Box::new(l.accept().await?.0),
+            AnyListener::Unix(l) => Box::new(l.accept().await?.0),
+        })
+    }
+}
+
+/// Binds a listener of `family` and connects `n` blocking clients to it, which wait in its
+/// backlog.
+async fn listen_with_waiting_clients(
+    family: Family,
+    n: usize,
+) -> io::Result<(AnyListener, Vec<Box<dyn Send>>)> {
+    let mut clients: Vec<Box<dyn Send>> = Vec::with_capacity(n);
+    let listener = match family {
+        Family::Tcp => {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            for _ in 0..n {
+                clients.push(Box::new(std::net::TcpStream::connect(addr)?));
+            }
+            AnyListener::Tcp(listener)
+        }
+        Family::Unix => {
+            let path =
+                std::env::temp_dir().join(format!("eddy-stress-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let listener = UnixListener::bind(&path)?;
+            for _ in 0..n {
+                clients.push(Box::new(std::os::unix::net::UnixStream::connect(&path)?));
+            }
+            // Connected clients keep working without the name.
+            std::fs::remove_file(&path)?;
+            AnyListener::Unix(listener)
+        }
+    };
+    Ok((listener, clients))
+}
+
+fn emfile_on(ctx: &Ctx, rt: &eddy::Runtime, flavor: Flavor, family: Family) {
     let conns = 24;
     let mut original = libc::rlimit {
         rlim_cur: 0,
@@ -90,12 +153,10 @@ fn emfile_on(ctx: &Ctx, rt: &eddy::Runtime, flavor: Flavor) {
     // SAFETY: `original` is a valid, writable rlimit for getrlimit to fill.
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut original) };
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local_addr");
-        // The clients connect first and wait in the backlog (1,024 deep).
-        let clients: Vec<_> = (0..conns)
-            .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
-            .collect();
+        // The clients connect first and wait in the backlog.
+        let (listener, clients) = listen_with_waiting_clients(family, conns)
+            .await
+            .expect("listening with clients waiting");
         // Room for about 8 accepted connections, no more.
         set_nofile(open_fds() as u64 + 8).expect("lowering RLIMIT_NOFILE");
         let held = Arc::new(Mutex::new(Vec::new()));
@@ -107,7 +168,7 @@ fn emfile_on(ctx: &Ctx, rt: &eddy::Runtime, flavor: Flavor) {
                 let _t = Tracked::new();
                 while accepted.load(Ordering::SeqCst) < conns {
                     match listener.accept().await {
-                        Ok((stream, _)) => {
+                        Ok(stream) => {
                             held.lock().expect("no panics under the lock").push(stream);
                             accepted.fetch_add(1, Ordering::SeqCst);
                         }

@@ -64,6 +64,10 @@ const SCENARIOS: &[Scenario] = &[
         run: faults::emfile,
     },
     Scenario {
+        name: "emfile_unix",
+        run: faults::emfile_unix,
+    },
+    Scenario {
         name: "peer_reset",
         run: faults::peer_reset,
     },
