@@ -308,6 +308,10 @@ fn use_up_descriptors() -> Vec<OwnedFd> {
 /// EMFILE took one connection of its backlog and then waited for a new connection's edge,
 /// stranding the rest. Now it accepts until `WouldBlock` without waiting for an edge.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "re-runs the test binary in a child process, which Miri cannot spawn"
+)]
 fn accept_drains_the_backlog_after_starving() {
     in_child_process(
         "reactor::accept_drains_the_backlog_after_starving",
@@ -346,6 +350,10 @@ fn emfile_backlog_child() {
 /// descriptors returned EMFILE at once on every call (five million a second in a loop that
 /// retries). It now waits like the TCP listener, and drains its backlog afterwards.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "re-runs the test binary in a child process, which Miri cannot spawn"
+)]
 fn unix_accept_waits_while_starved_and_drains_after() {
     in_child_process(
         "reactor::unix_accept_waits_while_starved_and_drains_after",
