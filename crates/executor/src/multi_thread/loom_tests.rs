@@ -1,4 +1,5 @@
-//! loom: the LIFO slot and the idle protocol of the multi-thread scheduler.
+//! loom: the LIFO slot, the idle protocol and the driver hand-off of the multi-thread
+//! scheduler.
 
 use std::ptr;
 
@@ -104,5 +105,32 @@ fn inject_push_vs_sleeper_recheck() {
         assert!(inject.pop().is_none());
         drop(popped);
         s.shutdown();
+    });
+}
+
+/// The driver hand-off (`handoff.rs`): `unpark_worker`'s side races a worker that has
+/// locked the driver and is about to block in it. A `ThreadParker` stands for the driver,
+/// so a lost wake leaves the worker parked forever, which loom reports as a deadlock. The
+/// worker either sees `unparked` and does not block, or blocks and is unparked; afterwards
+/// it consumes the flag and releases the driver as `Core::sleep` does.
+#[test]
+fn driver_handoff_never_loses_a_wake() {
+    loom::model(|| {
+        let w = Arc::new(worker_shared());
+        let holder = Arc::new(AtomicUsize::new(0));
+        let mut driver = ThreadParker::new();
+        let driver_unpark = driver.unpark();
+        let (w2, holder2) = (w.clone(), holder.clone());
+        let waker = thread::spawn(move || {
+            if handoff::wake(&w2.unparked, &holder2, 1) {
+                driver_unpark.unpark();
+            }
+        });
+        if handoff::claim_driver(&w.unparked, &holder, 1) {
+            driver.park();
+        }
+        handoff::release_driver(&holder);
+        handoff::consume_unpark(&w.unparked);
+        waker.join().unwrap();
     });
 }

@@ -8,7 +8,8 @@
 //!   else to the global `inject` queue. Either way the producer then runs the idle
 //!   protocol (`idle.rs`), which wakes a sleeping worker unless one is already searching.
 //! - At most one sleeping worker blocks in the driver (`driver`, a `try_lock`ed mutex: I/O
-//!   and timers are polled there); the others sleep on their own `ThreadParker`.
+//!   and timers are polled there); the others sleep on their own `ThreadParker`. How an
+//!   unpark reaches the worker in the driver is `handoff.rs`.
 //! - Shutdown (drop): set `shutdown`, unpark every worker, join them. Each worker drops
 //!   what its queue and slot hold; the last one out closes the owned-task list and cancels
 //!   every task there, so futures are dropped on a worker thread, then closes `inject`.
@@ -28,6 +29,7 @@ use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
 use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
 
+mod handoff;
 mod idle;
 mod inject;
 pub(crate) mod queue;
@@ -85,7 +87,7 @@ pub(crate) struct WorkerShared {
     /// One `Notified` (as a pointer owning its reference) or null; see `worker.rs`.
     lifo: AtomicPtr<crate::task::raw::Header>,
     parker: ThreadUnparker,
-    /// Set by `unpark_worker` before it unparks; see `worker.rs`.
+    /// Set by `unpark_worker` before it unparks; see `handoff.rs`.
     unparked: AtomicBool,
     /// This worker's own counters (`metrics.rs`).
     counters: Counters,
@@ -101,7 +103,7 @@ pub(crate) struct Shared {
     idle: Idle,
     driver: Mutex<Box<dyn Driver>>,
     driver_unpark: Box<dyn Unpark>,
-    /// Index + 1 of the worker parked in the driver, 0 when none.
+    /// Index + 1 of the worker parked in the driver, 0 when none; see `handoff.rs`.
     driver_holder: AtomicUsize,
     shutdown: AtomicBool,
     running_workers: AtomicUsize,
@@ -388,10 +390,8 @@ impl Shared {
 
     fn unpark_worker(&self, id: usize) {
         let w = &self.workers[id];
-        // SeqCst: the Dekker pair with the worker's `driver_holder` store (worker.rs).
-        w.unparked.store(true, SeqCst);
         w.unparks.add();
-        if self.driver_holder.load(SeqCst) == id + 1 {
+        if handoff::wake(&w.unparked, &self.driver_holder, id) {
             self.driver_unpark.unpark();
         }
         w.parker.unpark();

@@ -18,15 +18,16 @@
 //!   between, because a sleeping thread takes 17–19 µs to wake on these machines. Then it
 //!   sleeps following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the
 //!   others on their own thread parker.
-//! - Driver hand-off: `unpark_worker` sets the worker's `unparked` flag (SeqCst), then
-//!   unparks the driver if `driver_holder` names the worker, and always its thread parker.
-//!   A worker about to park in the driver stores `driver_holder` (SeqCst) and then checks
-//!   `unparked`: one of the two sides sees the other, so the wake is never lost.
+//! - Driver hand-off (`handoff.rs`): `unpark_worker` sets the worker's `unparked` flag,
+//!   fences, then unparks the driver if `driver_holder` names the worker, and always its
+//!   thread parker. A worker about to park in the driver stores `driver_holder`, fences,
+//!   and then checks `unparked`: one of the two sides sees the other, so the wake is never
+//!   lost.
 
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
-use super::Shared;
+use super::{Shared, handoff};
 use crate::coop;
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering::{AcqRel, SeqCst};
@@ -217,17 +218,14 @@ impl Core {
         me.counters.park();
         match shared.driver.try_lock() {
             Ok(mut driver) => {
-                // SeqCst: the Dekker pair with `unpark_worker` (module doc): publish, then check the flag.
-                shared.driver_holder.store(self.index + 1, SeqCst);
-                if !me.unparked.load(SeqCst) {
+                if handoff::claim_driver(&me.unparked, &shared.driver_holder, self.index) {
                     driver.drive();
                 }
-                shared.driver_holder.store(0, SeqCst);
+                handoff::release_driver(&shared.driver_holder);
             }
             Err(_) => self.parker.park(),
         }
-        // SeqCst: the flag's wake is consumed; pairs with `unpark_worker`'s store.
-        me.unparked.store(false, SeqCst);
+        handoff::consume_unpark(&me.unparked);
         if !idle.unregister_sleeper(self.index) {
             // A producer popped us and counted us as searching.
             self.searching = true;
