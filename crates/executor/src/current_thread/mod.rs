@@ -394,6 +394,7 @@ impl Shared {
 }
 
 impl Schedule for Arc<Shared> {
+    #[inline]
     fn schedule(&self, task: Notified) {
         self.as_ref().schedule(task);
     }
@@ -425,22 +426,29 @@ impl Shared {
         m
     }
 
+    /// Queues a woken task: on the owning thread straight onto the local queue, from
+    /// anywhere else through `inject`.
+    ///
+    /// Inlined into the poll harness (a yield re-queues its task through here), so the
+    /// common local push pays no call; the remote path stays out of line.
+    #[inline]
     fn schedule(&self, task: Notified) {
-        let task = match CURRENT.with(|c| {
-            let cur = c.get();
-            // SAFETY: CURRENT is non-null only while the `Enter` guard of a live `Local`
-            // exists on this thread, and that `Local` outlives the guard.
-            match unsafe { cur.as_ref() } {
-                Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
-                    local.queue.borrow_mut().push_back(task);
-                    None
-                }
-                _ => Some(task),
+        let cur = CURRENT.with(Cell::get);
+        // SAFETY: CURRENT is non-null only while the `Enter` guard of a live `Local` exists
+        // on this thread, and that `Local` outlives the guard.
+        match unsafe { cur.as_ref() } {
+            Some(local) if std::ptr::eq(Arc::as_ptr(&local.shared), self) => {
+                local.queue.borrow_mut().push_back(task);
             }
-        }) {
-            None => return,
-            Some(t) => t,
-        };
+            _ => self.schedule_remote(task),
+        }
+    }
+
+    /// The wake of a task from a thread other than its runtime's (or from outside
+    /// `block_on`): through `inject`, then an unpark.
+    #[cold]
+    #[inline(never)]
+    fn schedule_remote(&self, task: Notified) {
         let mut inject = self.inject.lock().unwrap();
         if inject.closed {
             drop(inject);
