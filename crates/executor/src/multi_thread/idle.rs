@@ -43,6 +43,10 @@ impl Idle {
 
     /// Producer side: after publishing work, returns a sleeping worker to unpark, if one
     /// must be woken.
+    ///
+    /// Inlined into every wake and spawn: with every worker busy (the common case under
+    /// load) it is the fence and two loads; popping a sleeper is out of line.
+    #[inline]
     pub(crate) fn worker_to_notify(&self) -> Option<usize> {
         // SeqCst fence: pairs with the fence in `fence_before_recheck` (module doc).
         fence(SeqCst);
@@ -50,6 +54,13 @@ impl Idle {
         if self.num_searching.load(SeqCst) > 0 || self.num_sleeping.load(SeqCst) == 0 {
             return None;
         }
+        self.pop_sleeper()
+    }
+
+    /// The rest of `worker_to_notify`, once it saw a sleeper and no searcher.
+    #[cold]
+    #[inline(never)]
+    fn pop_sleeper(&self) -> Option<usize> {
         let mut sleepers = self.sleepers.lock().unwrap();
         let id = sleepers.pop()?;
         // SeqCst: counters take part in the protocol's total order (module doc).

@@ -366,6 +366,7 @@ impl Shared {
         join
     }
 
+    #[inline]
     fn schedule_task(&self, task: Notified) {
         let task = worker::with_current(self, |cur| match cur {
             Some((index, running)) => {
@@ -382,6 +383,7 @@ impl Shared {
     }
 
     /// Wakes a sleeping worker if the idle protocol says one is needed.
+    #[inline]
     fn notify_one(&self) {
         if let Some(id) = self.idle.worker_to_notify() {
             self.unpark_worker(id);
@@ -416,6 +418,7 @@ impl Shared {
 }
 
 impl Schedule for Arc<Shared> {
+    #[inline]
     fn schedule(&self, task: Notified) {
         self.schedule_task(task);
     }

@@ -65,6 +65,7 @@ loom::thread_local! {
 }
 
 /// Runs `f` with this thread's worker index if it is a worker of `shared`.
+#[inline]
 pub(super) fn with_current<R>(
     shared: &Shared,
     f: impl FnOnce(Option<(usize, *const Header)>) -> R,
@@ -280,6 +281,7 @@ pub(super) fn take_lifo(worker: &super::WorkerShared) -> Option<Notified> {
 }
 
 /// Schedules `task` from worker `index` of `shared` (called on that worker's thread).
+#[inline]
 pub(super) fn schedule_local(
     shared: &Shared,
     index: usize,

@@ -69,6 +69,14 @@ pub(crate) trait Overflow {
     fn push_batch(&self, tasks: Vec<Notified>);
 }
 
+/// A task `push` could not place, with the indices it read (`head`'s two halves, `tail`).
+struct Full {
+    task: Notified,
+    steal: u32,
+    real: u32,
+    tail: u32,
+}
+
 impl Local {
     pub(crate) fn new() -> Local {
         Local {
@@ -95,31 +103,75 @@ impl Local {
     ///
     /// # Safety
     /// Only the queue's owner thread calls `push` and `pop`.
+    #[inline]
     pub(crate) unsafe fn push(&self, task: Notified, overflow: &dyn Overflow) {
-        let mut task = task;
+        // The common case, a free slot, is inlined into the scheduler; a full queue or a
+        // concurrent steal goes out of line.
+        // SAFETY: forwarded owner-only precondition.
+        if let Err(full) = unsafe { self.try_push(task) } {
+            // SAFETY: as above.
+            unsafe { self.push_slow(full, overflow) }
+        }
+    }
+
+    /// Writes `task` into a free slot, or hands it back with what `push_slow` needs when
+    /// the queue looked full.
+    ///
+    /// # Safety
+    /// Owner only.
+    #[inline(always)]
+    unsafe fn try_push(&self, task: Notified) -> Result<(), Full> {
+        // Acquire: pairs with thieves' AcqRel release of claimed slots (step 4).
+        let (steal, real) = unpack(self.head.load(Acquire));
+        // Relaxed: only this thread writes `tail`.
+        let tail = self.tail.load(Relaxed);
+        if tail.wrapping_sub(steal) < CAPACITY as u32 {
+            let idx = (tail & MASK) as usize;
+            // SAFETY: the slot is outside `[steal, tail)`, so no thief reads it, and only
+            // the owner writes slots.
+            self.slots[idx].with_mut(|p| unsafe { (*p).write(task.into_raw()) });
+            // Release: pairs with the Acquire load of `tail` in `steal_into`.
+            self.tail.store(tail.wrapping_add(1), Release);
+            return Ok(());
+        }
+        Err(Full {
+            task,
+            steal,
+            real,
+            tail,
+        })
+    }
+
+    /// `push` when the queue looked full: overflows half the queue, retrying the free-slot
+    /// path whenever a thief got in first.
+    ///
+    /// # Safety
+    /// Owner only.
+    #[cold]
+    #[inline(never)]
+    unsafe fn push_slow(&self, full: Full, overflow: &dyn Overflow) {
+        let mut full = full;
         loop {
-            // Acquire: pairs with thieves' AcqRel release of claimed slots (step 4).
-            let (steal, real) = unpack(self.head.load(Acquire));
-            // Relaxed: only this thread writes `tail`.
-            let tail = self.tail.load(Relaxed);
-            if tail.wrapping_sub(steal) < CAPACITY as u32 {
-                let idx = (tail & MASK) as usize;
-                // SAFETY: the slot is outside `[steal, tail)`, so no thief reads it, and only
-                // the owner writes slots.
-                self.slots[idx].with_mut(|p| unsafe { (*p).write(task.into_raw()) });
-                // Release: pairs with the Acquire load of `tail` in `steal_into`.
-                self.tail.store(tail.wrapping_add(1), Release);
-                return;
-            }
+            let Full {
+                task,
+                steal,
+                real,
+                tail,
+            } = full;
             if steal != real {
                 // A thief is copying: it will free space; send just this task away.
                 overflow.push_batch(vec![task]);
                 return;
             }
             // SAFETY: forwarded owner-only precondition.
-            match unsafe { self.push_overflow(task, real, tail, overflow) } {
+            let task = match unsafe { self.push_overflow(task, real, tail, overflow) } {
                 Ok(()) => return,
-                Err(t) => task = t,
+                Err(t) => t,
+            };
+            // SAFETY: as above.
+            match unsafe { self.try_push(task) } {
+                Ok(()) => return,
+                Err(f) => full = f,
             }
         }
     }
