@@ -158,7 +158,7 @@ impl PoolBuilder {
             inner: Arc::new(Inner {
                 tx,
                 rx,
-                owned: OwnedTasks::new(),
+                owned: OwnedTasks::new(4),
                 counters: Mutex::new(Counters::default()),
                 exited: Condvar::new(),
                 max_threads: self.max_threads,

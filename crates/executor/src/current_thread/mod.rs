@@ -167,7 +167,7 @@ impl<P: Park> CurrentThread<P> {
     /// watchdog reports polls slower than its threshold while they run, and busy time is
     /// sampled per task (`debug.rs`).
     pub fn with_driver_and_debug(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
-        let owned = std::sync::Arc::new(OwnedTasks::new());
+        let owned = std::sync::Arc::new(OwnedTasks::new(1));
         let monitor = debug.map(|config| {
             let monitor = Monitor::new(config);
             monitor.start(owned.clone());

@@ -270,7 +270,8 @@ impl MultiThreadBuilder {
     pub fn build_with_driver<P: Park + Send + 'static>(self, driver: P) -> MultiThread {
         let n = self.workers.max(1);
         let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
-        let owned = std::sync::Arc::new(OwnedTasks::new());
+        // The workers, and threads outside spawning into them.
+        let owned = std::sync::Arc::new(OwnedTasks::new(n + 1));
         let monitor = self.debug.map(|config| {
             let monitor = Monitor::new(config);
             monitor.start(owned.clone());

@@ -1,13 +1,19 @@
 //! `OwnedTasks`: every live task of one scheduler, for shutdown and snapshots.
 //!
-//! A vector of task pointers under one mutex; each task's `Header::index` is its position
-//! (guarded by the same lock), so removal is a `swap_remove` that fixes the index of the
-//! task moved into the hole. Four bytes in the header instead of two list pointers keep the
-//! header in one cache line with room for the parent and spawn time. The list owns one
-//! reference to each task in it (state.rs). A task enters at spawn (`bind`) and leaves when
-//! it completes (`remove`, from `complete`) or at shutdown (`close_and_drain`). After
-//! `close`, `bind` refuses new tasks, so shutdown cannot miss one spawned concurrently.
-//! Names live in a side table here rather than in every task's header: most tasks have none.
+//! The tasks are spread over shards by id (one for a current-thread scheduler, about four
+//! per thread otherwise), each a vector of task pointers under a
+//! mutex of its own: a worker spawning and another completing tasks (the usual pattern on
+//! a multi-thread runtime) lock different shards instead of queueing on one lock, which a
+//! profile of spawn_local on 2 workers showed as 8% of the time in `lock_contended`. Each
+//! task's `Header::index` is its position in its shard (guarded by that shard's lock), so
+//! removal is a `swap_remove` that fixes the index of the task moved into the hole. Four
+//! bytes in the header instead of two list pointers keep the header in one cache line with
+//! room for the parent and spawn time. The list owns one reference to each task in it
+//! (state.rs). A task enters at spawn (`bind`) and leaves when it completes (`remove`, from
+//! `complete`) or at shutdown (`close_and_drain`). `close_and_drain` closes every shard
+//! under its lock before draining it, and `bind` checks its shard's flag under the same
+//! lock, so shutdown cannot miss a task spawned concurrently. Names live in a side table
+//! of each shard rather than in every task's header: most tasks have none.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,12 +30,24 @@ use super::join::JoinHandle;
 use super::raw::{Header, Notified, RawTask, Schedule, UNLISTED};
 use super::state::{CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, RUNNING};
 
-/// Vector capacity kept however few tasks remain; above it the vector shrinks as it empties.
-const RETAINED_CAPACITY: usize = 1024;
+/// Vector capacity a shard keeps however few tasks remain; above it the vector shrinks as
+/// it empties.
+const RETAINED_CAPACITY: usize = 256;
+
+/// Most shards a list gets. Under loom, one: a task's shard follows its id, which comes
+/// from a process-wide counter, so with several shards each model iteration would take a
+/// different lock and loom requires every iteration to be replayable. The models check the
+/// protocol within a shard; `close_and_drain` repeats it for each.
+#[cfg(not(eddy_loom))]
+const MAX_SHARDS: usize = 64;
+#[cfg(eddy_loom)]
+const MAX_SHARDS: usize = 1;
 
 /// The live tasks of one scheduler.
 pub(crate) struct OwnedTasks {
-    inner: Mutex<Inner>,
+    shards: Box<[Mutex<Inner>]>,
+    /// `shards.len() - 1` (a power of two minus one).
+    mask: usize,
 }
 
 struct Inner {
@@ -45,15 +63,32 @@ struct Inner {
 unsafe impl Send for Inner {}
 
 impl OwnedTasks {
-    pub(crate) fn new() -> OwnedTasks {
+    /// A list for a scheduler whose tasks are spawned and completed by `threads` threads:
+    /// one shard for one thread (a single lock is cheapest there), about four shards per
+    /// thread otherwise, so two threads rarely want the same one.
+    pub(crate) fn new(threads: usize) -> OwnedTasks {
+        let n = match threads {
+            0 | 1 => 1,
+            n => (n * 4).next_power_of_two().min(MAX_SHARDS),
+        };
         OwnedTasks {
-            inner: Mutex::new(Inner {
-                tasks: Vec::new(),
-                closed: false,
-                names: HashMap::new(),
-                spawned: 0,
-            }),
+            mask: n - 1,
+            shards: (0..n)
+                .map(|_| {
+                    Mutex::new(Inner {
+                        tasks: Vec::new(),
+                        closed: false,
+                        names: HashMap::new(),
+                        spawned: 0,
+                    })
+                })
+                .collect(),
         }
+    }
+
+    /// The shard task `id` lives in.
+    fn shard(&self, id: TaskId) -> &Mutex<Inner> {
+        &self.shards[id.as_u64() as usize & self.mask]
     }
 
     /// Creates a task and adds it to the list. Returns its `JoinHandle` and, unless the list
@@ -76,7 +111,7 @@ impl OwnedTasks {
         let join = unsafe { JoinHandle::new(raw) };
         // SAFETY: and one for its first Notified; it starts NOTIFIED.
         let notified = unsafe { Notified::from_raw(raw) };
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.shard(id).lock().unwrap();
         if inner.closed {
             drop(inner);
             // The list's reference goes to shutdown, which cancels the future at once.
@@ -101,7 +136,7 @@ impl OwnedTasks {
     /// Takes `task` out of the list. `true` when it was there: the list's reference is the
     /// caller's now.
     pub(crate) fn remove(&self, task: &RawTask) -> bool {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = self.shard(task.id()).lock().unwrap();
         // SAFETY: guarded by the list lock, held.
         let index = task.header().index.with(|i| unsafe { *i });
         if index == UNLISTED {
@@ -136,46 +171,50 @@ impl OwnedTasks {
     /// Refuses further `bind`s and hands back every task in the list, each with the list's
     /// reference, for the caller to `shutdown`.
     pub(crate) fn close_and_drain(&self) -> Vec<RawTask> {
-        let mut inner = self.inner.lock().unwrap();
-        inner.closed = true;
-        inner.names.clear();
-        std::mem::take(&mut inner.tasks)
-            .into_iter()
-            .map(|ptr| {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let mut inner = shard.lock().unwrap();
+            inner.closed = true;
+            inner.names.clear();
+            out.extend(std::mem::take(&mut inner.tasks).into_iter().map(|ptr| {
                 // SAFETY: the list's reference keeps the task alive; it now travels in the
                 // returned vector. Its index is guarded by the lock we hold.
                 let task = unsafe { RawTask::from_raw(ptr) };
                 // SAFETY: as above.
                 task.header().index.with_mut(|i| unsafe { *i = UNLISTED });
                 task
-            })
-            .collect()
+            }));
+        }
+        out
     }
 
     /// Number of live tasks.
     pub(crate) fn len(&self) -> usize {
-        self.inner.lock().unwrap().tasks.len()
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap().tasks.len())
+            .sum()
     }
 
     /// The ids of every live task.
     pub(crate) fn ids(&self) -> Vec<TaskId> {
-        let inner = self.inner.lock().unwrap();
-        inner
-            .tasks
-            .iter()
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let inner = shard.lock().unwrap();
             // SAFETY: every task in the list is alive (the list holds a reference).
-            .map(|ptr| unsafe { ptr.as_ref() }.id)
-            .collect()
+            out.extend(inner.tasks.iter().map(|ptr| unsafe { ptr.as_ref() }.id));
+        }
+        out
     }
 
     /// Tasks ever spawned here.
     pub(crate) fn spawned(&self) -> u64 {
-        self.inner.lock().unwrap().spawned
+        self.shards.iter().map(|s| s.lock().unwrap().spawned).sum()
     }
 
     /// The name of live task `id`, if it has one.
     pub(crate) fn name(&self, id: TaskId) -> Option<String> {
-        self.inner
+        self.shard(id)
             .lock()
             .unwrap()
             .names
@@ -184,20 +223,23 @@ impl OwnedTasks {
     }
 
     /// A copy of every live task's metadata. `monitor` is debug mode's, if on: it knows
-    /// which tasks are in a slow poll, and busy time is only sampled with it.
+    /// which tasks are in a slow poll, and keeps their sampled busy time.
     ///
-    /// Holds the list lock for one pass over the vector (no allocation per task beyond
-    /// names), so spawns and completions wait at most that long.
+    /// Holds one shard's lock at a time, for one pass over it (no allocation per task
+    /// beyond names), so spawns and completions in that shard wait at most that long.
     pub(crate) fn snapshot(&self, monitor: Option<&Monitor>) -> Vec<TaskInfo> {
         let slow = monitor.map(Monitor::tasks_in_slow_poll).unwrap_or_default();
         let busy = monitor.map(Monitor::busy_times);
         let now = super::clock::coarse_now_ns();
-        let inner = self.inner.lock().unwrap();
-        let mut out = Vec::with_capacity(inner.tasks.len());
-        for &ptr in &inner.tasks {
-            // SAFETY: every task in the list is alive (the list holds a reference).
-            let h = unsafe { ptr.as_ref() };
-            out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            let inner = shard.lock().unwrap();
+            out.reserve(inner.tasks.len());
+            for &ptr in &inner.tasks {
+                // SAFETY: every task in the list is alive (the list holds a reference).
+                let h = unsafe { ptr.as_ref() };
+                out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
+            }
         }
         out
     }

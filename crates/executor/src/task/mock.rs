@@ -29,7 +29,7 @@ impl Mock {
     pub(crate) fn new() -> Arc<Mock> {
         Arc::new(Mock {
             queue: Mutex::new(VecDeque::new()),
-            owned: OwnedTasks::new(),
+            owned: OwnedTasks::new(2),
         })
     }
 
