@@ -529,9 +529,16 @@ impl Watchdog {
         // Only now forget the slots of threads that exited, so a slow poll that ended as
         // its thread exited (a worker joined at shutdown) still gets its end report. A slot
         // is held by the monitor's list, its thread's thread-local until the thread exits,
-        // and our track: nobody else clones it, so the count cannot rise under the lock.
+        // and our track once we follow it. A slot registered after the clone above has no
+        // track yet, so the count that marks a live thread depends on whether we track it
+        // (counting a track we do not have would drop a thread that just registered, and
+        // its polls would go unseen for good).
         let mut slots = self.state.slots.lock().unwrap();
-        slots.retain(|s| Arc::strong_count(s) > 2);
+        let tracks = &self.tracks;
+        slots.retain(|s| {
+            let tracked = tracks.iter().any(|t| Arc::ptr_eq(&t.slot, s));
+            Arc::strong_count(s) > 1 + usize::from(tracked)
+        });
         self.tracks
             .retain(|t| slots.iter().any(|s| Arc::ptr_eq(s, &t.slot)));
     }
