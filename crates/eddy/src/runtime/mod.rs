@@ -278,8 +278,9 @@ impl Handle {
     }
 
     /// Every live task, printable as a tree (`Display`); see [`Dump`](crate::debug::Dump).
-    /// Safe from any thread and from inside a task: it holds the task list's lock for one
-    /// pass over it, never waits for a task, and never stops a worker.
+    /// Safe from any thread and from inside a task: it holds one shard of the task list's
+    /// locks at a time, for one pass over that shard, never waits for a task, and never
+    /// stops a worker.
     ///
     /// ```
     /// eddy::run(async {
