@@ -197,22 +197,6 @@ impl<T: AsFd> Async<T> {
             .poll_io(cx, Direction::Write, || op(self.get_ref()))
     }
 
-    /// A stream read on the single-reader path: like [`poll_read_with`](Async::poll_read_with)
-    /// for an `op` that reads into buffers of `len` bytes in all. A read shorter than `len`
-    /// emptied the socket, so readiness is cleared then, and the next read waits for the
-    /// next edge without a syscall that would return `WouldBlock`.
-    pub(crate) fn poll_read_stream(
-        &self,
-        cx: &mut Context<'_>,
-        len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        self.registration.poll_read_stream(cx, || {
-            let n = op(self.get_ref())?;
-            Ok((n, n < len))
-        })
-    }
-
     /// Like [`poll_read_with`](Async::poll_read_with), with `&mut T`.
     pub fn poll_read_with_mut<R>(
         &mut self,
@@ -306,6 +290,10 @@ impl<T: AsFd + Read> futures_io::AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // As `Read::read` promises: nothing to fill, nothing to wait for.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         self.get_mut().poll_read_with_mut(cx, |io| io.read(buf))
     }
 
@@ -314,6 +302,9 @@ impl<T: AsFd + Read> futures_io::AsyncRead for Async<T> {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        if crate::io_util::is_empty(bufs) {
+            return Poll::Ready(Ok(0));
+        }
         self.get_mut()
             .poll_read_with_mut(cx, |io| io.read_vectored(bufs))
     }

@@ -41,3 +41,10 @@ pub(crate) async fn write_all(
     }
     Ok(())
 }
+
+/// Whether `bufs` has no room at all (no buffers, or only empty ones): a read into it
+/// returns `Ok(0)` at once, as std's and futures-io's `read` promise, instead of waiting for
+/// readiness it could not use.
+pub(crate) fn is_empty(bufs: &[io::IoSliceMut<'_>]) -> bool {
+    bufs.iter().all(|b| b.is_empty())
+}

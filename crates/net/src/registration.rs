@@ -129,17 +129,24 @@ impl Registration {
         }
     }
 
-    /// [`poll_io`](Registration::poll_io) for a stream read that may tell the reactor the
-    /// socket is now empty: `op` returns the bytes it read and whether it emptied the
-    /// receive queue (a read shorter than its buffer did). Then readiness is cleared at once
-    /// (tick-checked), so the caller's next read waits for the next edge instead of paying
-    /// a syscall that would only return `WouldBlock`.
+    /// [`poll_io`](Registration::poll_io) for a stream read whose system call can say that
+    /// it emptied the receive queue: `op` returns the bytes it read and whether the kernel
+    /// reported nothing left (`TCP_CM_INQ` of zero; see `sys::recv_stream`). Then readiness
+    /// is cleared at once (tick-checked), so the caller's next read waits for the next edge
+    /// instead of paying a syscall that would only return `WouldBlock`.
+    ///
+    /// Only the kernel's count may say "emptied", never the read's length: the kernel ends a
+    /// stream read early with more queued behind it (at a Unix-stream message that carries
+    /// fds or credentials, at an urgent mark on TCP or AF_UNIX, at a pipe packet), and no
+    /// new edge comes for data that was already queued; clearing on a short read would
+    /// strand it (docs/net.md, "When a read may clear readiness").
     ///
     /// No edge is lost: data that arrives after `op`'s read raises a new edge, which either
     /// moved the tick already (the clear then does nothing) or sets the bits again after
     /// it. Data that arrived between the edge this read was woken by and the read itself is
-    /// consumed by the read, and its queued edge at worst costs one `WouldBlock` read later.
-    /// An empty read (end of stream) clears nothing; `READ_CLOSED` is sticky anyway.
+    /// consumed by the read (the count is taken after the copy), and its queued edge at
+    /// worst costs one `WouldBlock` read later. An empty read (end of stream) clears
+    /// nothing; `READ_CLOSED` is sticky anyway.
     pub(crate) fn poll_read_stream(
         &self,
         cx: &mut Context<'_>,

@@ -86,7 +86,8 @@ pub(crate) fn set_nosigpipe(_fd: RawFd) -> io::Result<()> {
 /// a listener with the option accepts inherit it, so servers set it once, on the listener.
 ///
 /// Best effort: where the option is missing (an older kernel), reads simply come back
-/// without the count and `recv_stream` falls back to "shorter than its buffer".
+/// without the count, and `recv_stream` then never reports the socket emptied: each burst
+/// ends with one read that returns `WouldBlock`, as on every other stream type.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn set_recv_inq(fd: RawFd) {
     // A failure (ENOPROTOOPT before Linux 4.18) only leaves the count off; see above.
@@ -97,11 +98,23 @@ pub(crate) fn set_recv_inq(fd: RawFd) {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn set_recv_inq(_fd: RawFd) {}
 
+/// The most buffers one `readv`/`recvmsg`/`sendmsg` takes (`UIO_MAXIOV` on Linux, `IOV_MAX`
+/// on macOS and FreeBSD: 1,024 on all three). More fail with `EMSGSIZE`/`EINVAL`; std caps the
+/// count instead and returns a short `Ok(n)`, which is what a vectored read or write may do,
+/// so eddy passes at most this many.
+const IOV_MAX: usize = 1024;
+
+/// `bufs.len()` capped at [`IOV_MAX`], as a `msghdr` wants it.
+fn iov_len(len: usize) -> usize {
+    len.min(IOV_MAX)
+}
+
 /// A stream read into `bufs` (`recvmsg`) that also says whether it emptied the socket's
-/// receive queue: by the kernel's count of what is left (`TCP_CM_INQ`, when
-/// [`set_recv_inq`] took effect; end-of-stream counts as one byte left), else by the read
-/// being shorter than `bufs`. The count covers a read that fills its buffer exactly, which
-/// the length alone cannot judge (`read_exact` of a whole message, the common case).
+/// receive queue, by the kernel's count of what is left (`TCP_CM_INQ`, when
+/// [`set_recv_inq`] took effect; end-of-stream counts as one byte left). Without the count
+/// (other systems, kernels before 4.18, a socket accepted before its listener got
+/// `TCP_INQ`) it says "not emptied": a read shorter than its buffer proves nothing, since
+/// TCP ends a read at an urgent mark with more data queued behind it.
 pub(crate) fn recv_stream(fd: RawFd, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<(usize, bool)> {
     // Room for one `TCP_CM_INQ` message: CMSG_SPACE(4) is 24 bytes on 64-bit Linux, and
     // the u64 elements give the alignment `cmsghdr` needs.
@@ -110,23 +123,18 @@ pub(crate) fn recv_stream(fd: RawFd, bufs: &mut [io::IoSliceMut<'_>]) -> io::Res
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // `IoSliceMut` is guaranteed ABI-compatible with `iovec` on Unix.
     msg.msg_iov = bufs.as_mut_ptr().cast();
-    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
+    msg.msg_iovlen = iov_len(bufs.len()) as _;
     if cfg!(any(target_os = "linux", target_os = "android")) {
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = std::mem::size_of_val(&control) as _;
     }
-    // SAFETY: `msg` points at `bufs` (live, writable iovecs) and at `control` (writable,
-    // of the length given), both of which outlive the call.
+    // SAFETY: `msg` points at the first `msg_iovlen` of `bufs` (live, writable iovecs) and
+    // at `control` (writable, of the length given), both of which outlive the call.
     let n = unsafe { libc::recvmsg(fd, &raw mut msg, 0) };
     if n == -1 {
         return Err(io::Error::last_os_error());
     }
-    let n = n as usize;
-    let emptied = match inq(&msg) {
-        Some(left) => left == 0,
-        None => n < bufs.iter().map(|b| b.len()).sum(),
-    };
-    Ok((n, emptied))
+    Ok((n as usize, inq(&msg) == Some(0)))
 }
 
 /// The `TCP_CM_INQ` count a `recvmsg` returned in `msg`'s control data, if any.
@@ -173,8 +181,9 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[io::IoSlice<'_>]) -> io::Result<u
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     // `IoSlice` is guaranteed ABI-compatible with `iovec` on Unix; the kernel only reads.
     msg.msg_iov = bufs.as_ptr().cast_mut().cast();
-    msg.msg_iovlen = bufs.len().min(libc::c_int::MAX as usize) as _;
-    // SAFETY: `msg` points at `bufs`, which outlives the call; nothing else is referenced.
+    msg.msg_iovlen = iov_len(bufs.len()) as _;
+    // SAFETY: `msg` points at the first `msg_iovlen` of `bufs`, which outlives the call;
+    // nothing else is referenced.
     let n = unsafe { libc::sendmsg(fd, &raw const msg, NOSIGNAL) };
     if n == -1 {
         Err(io::Error::last_os_error())

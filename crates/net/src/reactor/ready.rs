@@ -19,7 +19,9 @@ impl Ready {
     pub const READ_CLOSED: Ready = Ready(1 << 2);
     /// The peer is gone for writes: writes fail. Sticky.
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
-    /// An error is pending on the fd (`SO_ERROR`). Sticky.
+    /// An error is pending on the fd (`SO_ERROR`). Not sticky: the operation that reports
+    /// the error takes it (`SO_ERROR` reads as zero afterwards), so a later `WouldBlock`
+    /// clears this bit with the rest, and a new error raises a new edge.
     pub const ERROR: Ready = Ready(1 << 4);
     /// Priority (out-of-band) data is ready.
     pub const PRIORITY: Ready = Ready(1 << 5);
@@ -32,9 +34,12 @@ impl Ready {
     /// All bits a writer wakes for.
     pub(crate) const WRITE_SIDE: Ready =
         Ready(Self::WRITABLE.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0 | Self::SHUTDOWN.0);
-    /// Bits that, once set, stay set: a closed stream does not reopen.
+    /// Bits that, once set, stay set: a closed stream does not reopen. `ERROR` is not one
+    /// of them: a pending error is reported once, by the first read or write to run, and a
+    /// connected UDP socket lives on after an ICMP error, so a sticky `ERROR` would make
+    /// every later wait ready at once, a busy loop of `WouldBlock`s.
     pub(crate) const STICKY: Ready =
-        Ready(Self::READ_CLOSED.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0 | Self::SHUTDOWN.0);
+        Ready(Self::READ_CLOSED.0 | Self::WRITE_CLOSED.0 | Self::SHUTDOWN.0);
 
     /// The number of bits `Ready` uses; the record's tick lives above them.
     pub(crate) const BITS: u32 = 7;

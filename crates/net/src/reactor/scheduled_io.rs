@@ -18,8 +18,10 @@
 //!   resource's load (the tick moved), the bits stay set, so that edge is not lost: the next
 //!   poll sees them and retries the operation. Without the tick, a "clear" racing with a new
 //!   edge would erase it, and with edge-triggered epoll no second edge would follow.
-//! - `READ_CLOSED`, `WRITE_CLOSED`, `ERROR` and `SHUTDOWN` are sticky: a stream that has
-//!   ended stays ended.
+//! - `READ_CLOSED`, `WRITE_CLOSED` and `SHUTDOWN` are sticky: a stream that has ended stays
+//!   ended. `ERROR` is not: the operation that reports a pending error consumes it, so a
+//!   `WouldBlock` afterwards clears `ERROR` like any other bit it saw (a new error is a new
+//!   edge), and a socket that outlives an error (connected UDP after ICMP) does not spin.
 //!
 //! `reader` and `writer` are single-waiter slots for the `&mut self` (or owned-half) paths
 //! where one task owns each direction; `waiters` serves `readable()`/`writable()` futures,

@@ -27,6 +27,12 @@ pub struct TcpListener {
     io: Async<std::net::TcpListener>,
     /// Whether `accept` ran out of descriptors, and so what it waits for (`accept.rs`).
     starvation: Starvation,
+    /// Whether each accepted socket needs `TCP_INQ` set on itself: true for a listener
+    /// from [`TcpListener::from_std`], whose backlog may hold connections established
+    /// before the listener got the option, which therefore did not inherit it (socket
+    /// activation hands over exactly such a listener). One `setsockopt` per accept there;
+    /// none for a listener eddy bound, whose every connection inherits it.
+    set_inq_on_accept: bool,
 }
 
 impl TcpListener {
@@ -43,7 +49,7 @@ impl TcpListener {
         let mut last = None;
         for addr in resolve(&addr, Some(&handle)).await? {
             match sys::tcp_listener(addr) {
-                Ok(listener) => return TcpListener::from_std_with(listener, &handle),
+                Ok(listener) => return TcpListener::from_std_with(listener, &handle, false),
                 Err(e) => last = Some(e),
             }
         }
@@ -56,16 +62,21 @@ impl TcpListener {
     ///
     /// As for [`Async::new`].
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        TcpListener::from_std_with(listener, &Handle::current()?)
+        TcpListener::from_std_with(listener, &Handle::current()?, true)
     }
 
-    fn from_std_with(listener: std::net::TcpListener, handle: &Handle) -> io::Result<TcpListener> {
+    fn from_std_with(
+        listener: std::net::TcpListener,
+        handle: &Handle,
+        set_inq_on_accept: bool,
+    ) -> io::Result<TcpListener> {
         // Accepted sockets inherit it: one call here spares a `WouldBlock` read per message
         // on every connection (see `sys::recv_stream`).
         sys::set_recv_inq(listener.as_raw_fd());
         Ok(TcpListener {
             io: Async::with_handle(listener, handle)?,
             starvation: Starvation::new(),
+            set_inq_on_accept,
         })
     }
 
@@ -97,6 +108,9 @@ impl TcpListener {
             self.starvation
                 .poll_accept(registration, cx, || sys::accept(fd))
         )?;
+        if self.set_inq_on_accept {
+            sys::set_recv_inq(fd.as_raw_fd());
+        }
         Poll::Ready(TcpStream::from_new_socket(fd, registration.handle()).map(|s| (s, peer)))
     }
 

@@ -99,7 +99,7 @@ impl TcpStream {
     }
 
     /// Reads into `buf`, waiting until data (or end-of-stream) is there. `Ok(0)` is
-    /// end-of-stream (or an empty `buf`).
+    /// end-of-stream, or an empty `buf` (returned at once, without waiting).
     ///
     /// # Errors
     ///
@@ -138,12 +138,16 @@ impl TcpStream {
         io_util::write_all(|cx, buf| self.poll_write_priv(cx, buf), buf).await
     }
 
-    /// Reads into `buf` without removing the data from the socket.
+    /// Reads into `buf` without removing the data from the socket, waiting until data (or
+    /// end-of-stream) is there. `Ok(0)` is end-of-stream, or an empty `buf` (at once).
     ///
     /// # Errors
     ///
     /// The socket's error.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.io.read_with(|s| s.peek(buf)).await
     }
 
@@ -280,6 +284,10 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
+        // Nothing to fill, nothing to wait for: `Ok(0)` at once, as std's `read` gives.
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         let fd = self.io.as_raw_fd();
         self.io.registration().poll_read_stream(cx, || {
             sys::recv_stream(fd, &mut [io::IoSliceMut::new(&mut *buf)])
@@ -291,6 +299,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
+        if io_util::is_empty(bufs) {
+            return Poll::Ready(Ok(0));
+        }
         let fd = self.io.as_raw_fd();
         self.io
             .registration()

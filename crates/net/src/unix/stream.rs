@@ -81,7 +81,13 @@ impl UnixStream {
         self.io.into_inner()
     }
 
-    /// Reads into `buf`; `Ok(0)` is end-of-stream.
+    /// Reads into `buf`, waiting until data (or end-of-stream) is there. `Ok(0)` is
+    /// end-of-stream, or an empty `buf` (returned at once, without waiting).
+    ///
+    /// A read may return fewer bytes than are queued: the kernel ends it at a message that
+    /// carries file descriptors or credentials, and at an out-of-band mark. The next read
+    /// returns the rest at once (eddy waits for the next edge only after the kernel said
+    /// `WouldBlock`).
     ///
     /// # Errors
     ///
@@ -172,8 +178,12 @@ impl UnixStream {
     }
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io.poll_read_stream(cx, len, |mut s| s.read(buf))
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        // The plain rule, readiness cleared only on `WouldBlock`: a Unix stream has no count
+        // of what is left, and its reads end short of what is queued (docs/net.md).
+        self.io.poll_read_with(cx, |mut s| s.read(buf))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -209,9 +219,11 @@ impl futures_io::AsyncRead for UnixStream {
         cx: &mut Context<'_>,
         bufs: &mut [io::IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.io
-            .poll_read_stream(cx, len, |mut s| s.read_vectored(bufs))
+        if io_util::is_empty(bufs) {
+            return Poll::Ready(Ok(0));
+        }
+        // std's `read_vectored` passes at most `IOV_MAX` buffers, so more is a short read.
+        self.io.poll_read_with(cx, |mut s| s.read_vectored(bufs))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The read path's readiness bookkeeping, checked against the record the reactor keeps.
 
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -49,15 +50,32 @@ fn poll_read(stream: &TcpStream, buf: &mut [u8]) -> Poll<std::io::Result<usize>>
     stream.poll_read_priv(&mut Context::from_waker(Waker::noop()), buf)
 }
 
+/// Turns `TCP_INQ` off on `stream`, as on a kernel without it: reads carry no count.
+fn without_inq(stream: &TcpStream) {
+    let off: libc::c_int = 0;
+    // SAFETY: the option value is a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.io.as_raw_fd(),
+            libc::SOL_TCP,
+            libc::TCP_INQ,
+            (&raw const off).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+}
+
 #[test]
-fn a_short_read_clears_readiness_and_the_next_arrival_sets_it_again() {
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn a_read_the_kernel_counts_empty_clears_readiness_and_the_next_arrival_sets_it_again() {
     let (mut reactor, stream, mut peer) = fed(&[1; 10]);
     let mut buf = [0u8; 64];
     assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(10))));
     assert!(
         !is_readable(&stream),
-        "a read shorter than its buffer emptied the socket: the next read must wait, \
-         not make a syscall that returns WouldBlock"
+        "TCP_INQ said nothing is left: the next read must wait, not make a syscall that \
+         returns WouldBlock"
     );
     assert!(poll_read(&stream, &mut buf).is_pending());
 
@@ -66,6 +84,32 @@ fn a_short_read_clears_readiness_and_the_next_arrival_sets_it_again() {
     turn_until_readable(&mut reactor, &stream);
     assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(5))));
     assert_eq!(&buf[..5], &[2; 5]);
+}
+
+#[test]
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn without_a_count_a_short_read_keeps_readiness_until_would_block() {
+    // The length proves nothing (a read ends at an urgent mark with more queued), so only
+    // the kernel's `WouldBlock` may clear.
+    let mut reactor = Reactor::new().unwrap();
+    let (stream, mut peer) = pair(&reactor);
+    without_inq(&stream);
+    peer.write_all(&[1; 10]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    let mut buf = [0u8; 64];
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(10))));
+    assert!(
+        is_readable(&stream),
+        "a short read without a count cleared readiness"
+    );
+    assert!(
+        poll_read(&stream, &mut buf).is_pending(),
+        "WouldBlock, and now cleared"
+    );
+    assert!(!is_readable(&stream));
+    peer.write_all(&[2; 5]).unwrap();
+    turn_until_readable(&mut reactor, &stream);
+    assert!(matches!(poll_read(&stream, &mut buf), Poll::Ready(Ok(5))));
 }
 
 #[test]
