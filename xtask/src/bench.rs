@@ -38,10 +38,7 @@ pub(crate) fn run(args: &[String]) -> Result {
         "bench: build",
         cargo().args(["build", "--release", "-p", "eddy-bench"]),
     )?;
-    let bin = step::root()
-        .join("target")
-        .join("release")
-        .join("eddy-bench");
+    let bin = step::target_dir()?.join("release").join("eddy-bench");
     let mut cmd = Command::new(bin);
     cmd.args(&forwarded).current_dir(step::root());
     // Only a complete run may stand for the project in docs/benchmarks.md.

@@ -30,7 +30,7 @@ pub(crate) fn run() -> Result {
         "examples: build",
         cargo().args(["build", "-p", "eddy", "--examples"]),
     )?;
-    let dir = step::root().join("target").join("debug").join("examples");
+    let dir = step::target_dir()?.join("debug").join("examples");
     for name in EXAMPLES {
         step::run(
             &format!("example {name}"),

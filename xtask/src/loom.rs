@@ -10,7 +10,8 @@ use crate::step::{self, Result, cargo};
 
 pub(crate) fn run() -> Result {
     let preemptions = std::env::var("LOOM_MAX_PREEMPTIONS").unwrap_or_else(|_| "3".to_owned());
-    let target_dir = step::root().join("target").join("loom");
+    // Its own directory: the `eddy_loom` cfg would otherwise rebuild everything twice.
+    let target_dir = step::target_dir()?.join("loom");
     step::run(
         "loom",
         cargo()

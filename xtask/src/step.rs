@@ -32,6 +32,50 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR`, `build.target-dir` or `target/`
+/// under the root, as `cargo metadata` reports it, so the binaries the xtask runs are the
+/// ones cargo just built wherever the developer keeps them.
+pub(crate) fn target_dir() -> Result<PathBuf> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| Failure::new("cargo metadata", format!("could not start cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(Failure::new(
+            "cargo metadata",
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    json_string_field(&json, "target_directory")
+        .map(PathBuf::from)
+        .ok_or_else(|| Failure::new("cargo metadata", "no `target_directory` in its output"))
+}
+
+/// The value of the first string field `key` in `json`, with JSON's escapes undone; enough
+/// for `cargo metadata`'s flat path fields without a JSON dependency.
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut value = String::new();
+    let mut chars = json[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
 /// A `cargo` command run from the workspace root with the pinned toolchain.
 pub(crate) fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

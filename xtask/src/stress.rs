@@ -49,10 +49,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     if chosen("valgrind") {
         step::ensure_package("stress: valgrind", "valgrind", "--version", "valgrind");
     }
-    let bin = step::root()
-        .join("target")
-        .join("release")
-        .join("eddy-stress");
+    let bin = step::target_dir()?.join("release").join("eddy-stress");
     let quick = forwarded.iter().any(|a| a == "--quick");
     step::run(
         if quick { "stress --quick" } else { "stress" },
