@@ -3,3 +3,5 @@
 //!
 //! The tests live in `tests/it/` (one binary, one module per concern). Peers such as tokio
 //! and smol may appear here as dev-dependencies, never in the runtime crates.
+
+pub mod peers;

@@ -16,6 +16,7 @@ mod external;
 mod faults;
 mod harness;
 mod load;
+mod peers;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -100,6 +101,10 @@ const SCENARIOS: &[Scenario] = &[
         run: faults::drop_busy,
     },
     Scenario {
+        name: "peers",
+        run: peers::peers,
+    },
+    Scenario {
         name: "wrk",
         run: external::wrk,
     },
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some(child::CHILD_FLAG) => return child::main(&args[1..]),
+        Some(peers::PEER_CHILD) => return peers::child_main(&args[1..]),
         Some("-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,5 +1,6 @@
 //! eddy's cross-crate integration tests: one binary, one module per concern.
 
 mod compat;
+mod peers;
 mod readme;
 mod stack;
