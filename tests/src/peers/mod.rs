@@ -17,7 +17,8 @@
 //! the [`Failure`] prints with the seed that replays it (`EDDY_PEER_SEED`).
 //!
 //! Environment: `EDDY_PEER_SEED=N` fixes the seed; `EDDY_PEER_SKIP=a,b` turns off the
-//! named checks (`empty_read`, `iov_max`, `idle_cpu`), to look past a known bug.
+//! named checks or actions (`empty_read`, `iov_max`, `idle_cpu`, `unix_oob`), to look past a
+//! known bug; `EDDY_PEER_SHRINK_SECS` bounds the shrinking (300 s by default).
 
 mod actions;
 mod checks;
@@ -220,15 +221,19 @@ pub fn run(kind: SocketKind, cases: u32, flavour: Flavour) -> Result<Report, Fai
     let config = Config {
         cases,
         failure_persistence: None,
-        // A stall costs seconds per run; bound the shrinking.
-        max_shrink_time: 120_000,
+        // A stall costs seconds per run; bound the shrinking (EDDY_PEER_SHRINK_SECS).
+        max_shrink_time: std::env::var("EDDY_PEER_SHRINK_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(300)
+            .saturating_mul(1000),
         max_shrink_iters: 512,
         ..Config::default()
     };
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
     let caps = actions::Caps {
-        unix_oob: checks::unix_oob_supported(),
+        unix_oob: checks::unix_oob_supported() && !skipped("unix_oob"),
         iov_max: !skipped("iov_max"),
     };
     let started = Instant::now();

@@ -20,12 +20,15 @@ const RESULT: &str = "PEER-RESULT";
 pub(crate) fn peers(ctx: &Ctx) {
     // Per kind and flavour: 1,000 cases per kind in all.
     let cases = ctx.pick(500, 10);
+    // Shrinking a stall takes seconds a try; keep a failing kind inside the scenario's limit.
+    let shrink_secs = ctx.pick(120, 30);
     let exe = std::env::current_exe().expect("the stress binary knows its own path");
     let children: Vec<_> = SocketKind::ALL
         .into_iter()
         .map(|kind| {
             let child = Command::new(&exe)
                 .args([PEER_CHILD, kind.name(), &cases.to_string()])
+                .env("EDDY_PEER_SHRINK_SECS", shrink_secs.to_string())
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
