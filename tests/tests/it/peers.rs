@@ -36,6 +36,11 @@ fn suite(kind: SocketKind) {
     let out = std::process::Command::new(std::env::current_exe().expect("the test knows its path"))
         .args(["--exact", &test, "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
+        // A failure in CI shrinks for at most a minute per kind and flavour.
+        .env(
+            "EDDY_PEER_SHRINK_SECS",
+            std::env::var("EDDY_PEER_SHRINK_SECS").unwrap_or_else(|_| "60".into()),
+        )
         .output()
         .expect("running the peer suite in a child process");
     let text = format!(
