@@ -70,14 +70,22 @@ pub(crate) async fn connect(kind: SocketKind, case: &Case) -> io::Result<(Sock, 
             (Sock::Tcp(stream, case.mode), OwnedFd::from(peer))
         }
         SocketKind::TcpNoInq => {
-            // The connection's handshake completes before eddy sees the listener, so the
-            // accepted socket is cloned from a listener without TCP_INQ: eddy must judge
-            // "drained" without the kernel's count.
+            // The connection's handshake completes before eddy sees the listener (socket
+            // activation), so the accepted socket did not inherit TCP_INQ; eddy's
+            // `from_std` listener sets it per accepted socket. Then the option is turned
+            // off, as on a kernel before 4.18: eddy must judge "drained" without the
+            // kernel's count.
             let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let peer = std::net::TcpStream::connect(listener.local_addr()?)?;
             wait_readable(listener.as_raw_fd())?;
             let listener = TcpListener::from_std(listener)?;
             let (stream, _) = listener.accept().await?;
+            if !tcp_inq(stream.as_raw_fd())? {
+                return Err(io::Error::other(
+                    "set-up: a from_std listener accepted a socket without TCP_INQ",
+                ));
+            }
+            set_tcp_inq(stream.as_raw_fd(), false)?;
             (Sock::Tcp(stream, case.mode), OwnedFd::from(peer))
         }
         SocketKind::UnixStream => {
@@ -181,6 +189,24 @@ fn set_send_timeout(fd: RawFd) {
             size_of::<libc::timeval>() as libc::socklen_t,
         )
     };
+}
+
+fn set_tcp_inq(fd: RawFd, on: bool) -> io::Result<()> {
+    let value = libc::c_int::from(on);
+    // SAFETY: TCP_INQ reads one c_int; `value` is live and of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_TCP,
+            libc::TCP_INQ,
+            (&raw const value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn tcp_inq(fd: RawFd) -> io::Result<bool> {
@@ -574,7 +600,12 @@ impl Sock {
                 p.readable().await?;
                 p.read_with(|p| (&mut &*p).read(&mut buf)).await?
             }
-            (Sock::Pipe(p), ReadOp::FuturesRead(_)) => AsyncReadExt::read(p, &mut buf).await?,
+            // `read_with` waits for readiness before it runs its closure, whatever the
+            // buffer (it cannot see it), so the empty read goes through futures-io's
+            // `read`, which promises `Ok(0)` at once.
+            (Sock::Pipe(p), ReadOp::FuturesRead(_) | ReadOp::Read(0)) => {
+                AsyncReadExt::read(p, &mut buf).await?
+            }
             (Sock::Pipe(p), _) => p.read_with(|p| (&mut &*p).read(&mut buf)).await?,
             (s, _) => s.read(&mut buf).await?,
         };

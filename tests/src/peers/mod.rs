@@ -40,7 +40,9 @@ pub enum SocketKind {
     /// TCP with `TCP_INQ`: accepted by an eddy listener, or connected by eddy.
     TcpInq,
     /// TCP without `TCP_INQ`: accepted through `TcpListener::from_std` from a listener
-    /// whose handshake completed before eddy set the option.
+    /// whose handshake completed before eddy set the option (the set-up checks that eddy
+    /// set it on the accepted socket), then with the option turned off, as on a kernel
+    /// before 4.18.
     TcpNoInq,
     /// A Unix stream accepted by an eddy `UnixListener`.
     UnixStream,
