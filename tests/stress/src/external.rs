@@ -164,6 +164,12 @@ pub(crate) fn valgrind(ctx: &Ctx) {
     let exe = std::env::current_exe().expect("the stress binary knows its own path");
     let out = Command::new("valgrind")
         .args([
+            // valgrind runs one thread at a time; by default a thread that never blocks
+            // (the scenario's spinning tasks, a worker in its poll loop) may keep the
+            // lock for long stretches while the others starve, which made this scenario
+            // take from 40 s to past its 120 s limit here. The fair (ticket) lock hands
+            // it round: 2.6 s.
+            "--fair-sched=yes",
             "--leak-check=full",
             "--errors-for-leak-kinds=definite",
             "--show-leak-kinds=definite",
