@@ -1,6 +1,7 @@
 //! The read path's readiness bookkeeping, checked against the record the reactor keeps.
 
 use std::io::Write;
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use std::os::fd::AsRawFd;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -51,6 +52,7 @@ fn poll_read(stream: &TcpStream, buf: &mut [u8]) -> Poll<std::io::Result<usize>>
 }
 
 /// Turns `TCP_INQ` off on `stream`, as on a kernel without it: reads carry no count.
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn without_inq(stream: &TcpStream) {
     let off: libc::c_int = 0;
     // SAFETY: the option value is a live c_int of the size given.
