@@ -217,6 +217,7 @@ fn tcp_reads_on_past_an_urgent_mark_on_a_connection_accepted_before_from_std() {
 }
 
 #[test]
+#[cfg(any(target_os = "linux", target_os = "android"))]
 fn tcp_reads_on_past_an_urgent_mark_without_a_queue_count() {
     // A kernel without TCP_INQ (before 4.18), simulated by turning it off: reads then come
     // back without a count of what is left, and the short read at the mark proves nothing.
