@@ -146,8 +146,9 @@ fn a_read_that_fills_its_buffer_and_empties_the_socket_clears_readiness() {
 
 #[test]
 fn end_of_stream_behind_a_read_that_empties_the_socket_is_still_seen() {
-    // A short read (10 bytes) and, with `TCP_INQ`, a read that fills its buffer (64): both
-    // clear readiness, but READ_CLOSED is sticky, so end-of-stream is ready at once.
+    // A short read (10 bytes) and a read that fills its buffer (64): where `TCP_INQ` says
+    // the data is gone, both clear readiness, but READ_CLOSED is sticky (and the count
+    // holds one byte for the pending end-of-stream), so end-of-stream is ready at once.
     for len in [10, 64] {
         let mut reactor = Reactor::new().unwrap();
         let (stream, mut peer) = pair(&reactor);
