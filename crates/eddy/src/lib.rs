@@ -87,6 +87,8 @@ pub mod net {
 /// from inside a runtime (`.await` the future instead), or if `future` panics.
 #[track_caller]
 pub fn run<F: Future>(future: F) -> F::Output {
+    // Refused before a whole runtime is built for nothing, and in the caller's terms.
+    runtime::refuse_nested("`eddy::run`");
     let rt = match Runtime::builder().current_thread().build() {
         Ok(rt) => rt,
         Err(e) => panic!("eddy::run could not start a runtime: {e}"),

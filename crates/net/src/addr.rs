@@ -106,8 +106,12 @@ impl<T: ToSocketAddrs + ?Sized> sealed::Sealed for &T {
 /// # Errors
 ///
 /// The resolver's error (for example an unknown host), an
-/// [`InvalidInput`](io::ErrorKind::InvalidInput) error if the name resolved to no address,
-/// or an error if no reactor is entered on this thread.
+/// [`InvalidInput`](io::ErrorKind::InvalidInput) error if the name resolved to no address.
+///
+/// # Panics
+///
+/// When a name must be looked up and no runtime is running on the polling thread (lookups
+/// run on its blocking pool); the message says how to enter one.
 pub async fn lookup_host(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     resolve(&addr, None).await
 }
@@ -121,7 +125,7 @@ pub(crate) async fn resolve(
         Addrs::Lookup(name) => {
             let handle = match handle {
                 Some(handle) => handle.clone(),
-                None => Handle::current()?,
+                None => Handle::entered(),
             };
             lookup_blocking(&handle, name).await?
         }

@@ -59,21 +59,24 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// - [`Other`](io::ErrorKind::Other) if no reactor is entered (the message says how to
-    ///   enter one).
     /// - [`InvalidInput`](io::ErrorKind::InvalidInput) if the fd is not open (closed, or a
     ///   number that never was one: `EBADF`), or cannot be polled (a regular file on Linux).
     ///   Never undefined behaviour: a bad fd only ever reaches system calls, which refuse it.
     /// - The system's error from setting `O_NONBLOCK` or registering.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one;
+    /// [`Async::with_handle`] takes the reactor explicitly instead.
     pub fn new(io: T) -> io::Result<Async<T>> {
-        Async::with_handle(io, &Handle::current()?)
+        Async::with_handle(io, &Handle::entered())
     }
 
     /// Like [`Async::new`], with an explicit reactor.
     ///
     /// # Errors
     ///
-    /// As for [`Async::new`], except the missing-reactor case.
+    /// As for [`Async::new`].
     pub fn with_handle(io: T, handle: &Handle) -> io::Result<Async<T>> {
         set_nonblocking(io.as_fd().as_raw_fd())?;
         Async::nonblocking_with_handle(io, handle)

@@ -22,10 +22,14 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// The last address's bind error, a resolver error, or an error of kind
-    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    /// The last address's bind error, or a resolver error.
+    ///
+    /// # Panics
+    ///
+    /// When first polled outside a runtime (no reactor entered on the polling thread),
+    /// saying how to enter one.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let mut last = None;
         for addr in resolve(&addr, Some(&handle)).await? {
             match std::net::UdpSocket::bind(addr) {
@@ -45,9 +49,13 @@ impl UdpSocket {
     /// # Errors
     ///
     /// As for [`Async::new`].
+    ///
+    /// # Panics
+    ///
+    /// As for [`Async::new`].
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            io: Async::write_on_demand(socket, &Handle::current()?)?,
+            io: Async::write_on_demand(socket, &Handle::entered())?,
         })
     }
 

@@ -1,7 +1,7 @@
 //! How futures find their time driver: an explicit [`Handle`], or the one entered on this
 //! thread.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
@@ -9,14 +9,20 @@ use std::time::{Duration, Instant};
 use crate::driver::Inner;
 use crate::loom::sync::Arc;
 
-/// What the futures say when they find no driver.
-pub(crate) const NO_DRIVER: &str = "eddy-timer: no time driver is running on this thread. \
-     Run the future inside `eddy::run(...)` (or a runtime's `block_on`), or enter a driver \
-     first with `eddy_timer::Handle::enter()`";
+/// What the futures say when they find no driver. It speaks the facade's terms first:
+/// most users meet timers through `eddy`.
+pub(crate) const NO_DRIVER: &str = "no eddy runtime is running on this thread, so this timer \
+     has no clock: await it inside `eddy::run(async { ... })` or `Runtime::block_on`, or enter \
+     a runtime with `eddy::Handle::enter()` (with eddy-timer on its own: \
+     `eddy_timer::Handle::enter()`)";
 
 thread_local! {
-    /// The driver entered on this thread, if any (innermost `enter` wins).
-    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// The drivers entered on this thread, innermost last, each with its guard's number. A
+    /// guard dropped out of order takes out its own entry, not the top one, so the driver
+    /// of the innermost guard still alive is current.
+    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
+    /// Numbers the entries of `CURRENT`.
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
 }
 
 /// A cheap, cloneable reference to a [`Driver`](crate::Driver), usable from any thread.
@@ -41,13 +47,13 @@ impl fmt::Display for NoDriver {
 
 impl std::error::Error for NoDriver {}
 
-/// Keeps a [`Handle`] entered on this thread; dropping it restores the previous one.
+/// Keeps a [`Handle`] entered on this thread; dropping it ends that scope.
 ///
-/// Guards must be dropped in the reverse order of their `enter` calls (as scopes do). It is
-/// `!Send`: it belongs to the thread it was entered on.
+/// Guards nest, and the handle of the innermost guard still alive is current, whatever
+/// order they are dropped in. It is `!Send`: it belongs to the thread it was entered on.
 #[must_use = "the handle is entered only while the guard lives"]
 pub struct EnterGuard {
-    previous: Option<Handle>,
+    entry: u64,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -82,7 +88,7 @@ impl Handle {
     /// [`NoDriver`] if none is entered.
     pub fn try_current() -> Result<Self, NoDriver> {
         CURRENT
-            .try_with(|current| current.borrow().clone())
+            .try_with(|current| current.borrow().last().map(|(_, h)| h.clone()))
             .ok()
             .flatten()
             .ok_or(NoDriver)
@@ -104,12 +110,10 @@ impl Handle {
     /// assert!(Handle::try_current().is_err());
     /// ```
     pub fn enter(&self) -> EnterGuard {
-        let previous = CURRENT
-            .try_with(|current| current.replace(Some(self.clone())))
-            .ok()
-            .flatten();
+        let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
+        CURRENT.with(|current| current.borrow_mut().push((entry, self.clone())));
         EnterGuard {
-            previous,
+            entry,
             _not_send: PhantomData,
         }
     }
@@ -127,9 +131,13 @@ impl Handle {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let previous = self.previous.take();
         // During thread teardown the slot may already be gone; there is nothing to restore.
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|current| {
+            let mut stack = current.borrow_mut();
+            if let Some(i) = stack.iter().rposition(|(e, _)| *e == self.entry) {
+                stack.remove(i);
+            }
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::driver::Armed;
-use crate::handle::{Handle, NO_DRIVER};
+use crate::handle::Handle;
 use crate::wheel::TimerKey;
 
 /// Waits until `duration` has passed.
@@ -131,7 +131,7 @@ impl Sleep {
             State::Idle => {
                 let handle = match &self.handle {
                     Some(handle) => handle,
-                    None => self.handle.insert(Handle::try_current().expect(NO_DRIVER)),
+                    None => self.handle.insert(Handle::current()),
                 };
                 match handle.inner.register(self.deadline, cx.waker()) {
                     Armed::Key(key) => {

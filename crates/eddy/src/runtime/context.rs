@@ -5,25 +5,40 @@ use std::cell::{Cell, RefCell};
 use super::Handle;
 
 thread_local! {
-    /// A stack, so entering inside an entered scope restores the outer runtime on exit.
-    static CURRENT: RefCell<Vec<Handle>> = const { RefCell::new(Vec::new()) };
+    /// The runtimes entered on this thread, innermost last, each with its guard's number.
+    /// A stack, so entering inside an entered scope restores the outer runtime on exit; a
+    /// guard dropped out of order takes out its own entry, not the top one.
+    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
+    /// Numbers the entries of `CURRENT`.
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
     /// Set while this thread drives a runtime (a worker, or inside `block_on`): blocking on
     /// another runtime here would stall every task this thread is responsible for.
     static DRIVING: Cell<bool> = const { Cell::new(false) };
 }
 
-pub(crate) fn push(handle: Handle) {
-    CURRENT.with(|c| c.borrow_mut().push(handle));
+/// Makes `handle` the current runtime; returns the number to pass to [`pop`].
+pub(crate) fn push(handle: Handle) -> u64 {
+    let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
+    CURRENT.with(|c| c.borrow_mut().push((entry, handle)));
+    entry
 }
 
-pub(crate) fn pop() {
+/// Ends the scope [`push`] numbered `entry`. Usually it is the innermost; when guards are
+/// dropped out of order it is not, and only it is taken out, so the runtime of the guards
+/// still alive stays current.
+pub(crate) fn pop(entry: u64) {
     // `try_with`: during thread teardown the slot may already be gone.
-    let _ = CURRENT.try_with(|c| c.borrow_mut().pop());
+    let _ = CURRENT.try_with(|c| {
+        let mut stack = c.borrow_mut();
+        if let Some(i) = stack.iter().rposition(|(e, _)| *e == entry) {
+            stack.remove(i);
+        }
+    });
 }
 
 pub(crate) fn current() -> Option<Handle> {
     CURRENT
-        .try_with(|c| c.borrow().last().cloned())
+        .try_with(|c| c.borrow().last().map(|(_, h)| h.clone()))
         .ok()
         .flatten()
 }
@@ -33,24 +48,35 @@ pub(crate) fn is_driving() -> bool {
     DRIVING.try_with(Cell::get).unwrap_or(false)
 }
 
+/// Panics, naming `what` and the fix, if this thread drives a runtime already: blocking
+/// it on another future would stall every task it is responsible for. Debug mode reports
+/// the call first, with the task that made it.
+#[track_caller]
+pub(crate) fn refuse_nested(what: &str) {
+    if is_driving() {
+        crate::debug::report_blocking_call(what);
+        panic!(
+            "eddy: {what} was called from inside a runtime, which would block the thread that \
+             runs this runtime's tasks. `.await` the future instead, or run it on a blocking \
+             thread: `eddy::spawn_blocking(move || rt.block_on(fut))`"
+        );
+    }
+}
+
 /// Marks this thread as driving a runtime until the guard drops.
 pub(crate) struct Driving {
     was: bool,
 }
 
 impl Driving {
+    /// `what` names the call the user made (`Runtime::block_on`, `eddy::run`).
+    ///
     /// # Panics
     ///
     /// If this thread already drives a runtime: that is a nested `block_on`.
     #[track_caller]
-    pub(crate) fn enter() -> Driving {
-        if DRIVING.with(Cell::get) {
-            panic!(
-                "eddy: `block_on` was called from inside a runtime, which would block the \
-                 thread that runs this runtime's tasks. `.await` the future instead, or run it \
-                 on a blocking thread: `eddy::spawn_blocking(move || rt.block_on(fut))`"
-            );
-        }
+    pub(crate) fn enter(what: &str) -> Driving {
+        refuse_nested(what);
         Driving {
             was: DRIVING.with(|d| d.replace(true)),
         }

@@ -21,6 +21,7 @@ use eddy_executor::blocking::ShutdownReport;
 use eddy_executor::{BlockingPool, CurrentThread, JoinHandle, MultiThread};
 
 pub use builder::Builder;
+pub(crate) use context::refuse_nested;
 use driver::Driver;
 
 /// An eddy runtime: build one with [`Runtime::builder`], or let [`eddy::run`](crate::run)
@@ -114,10 +115,7 @@ impl Runtime {
     /// propagates to the caller.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if context::is_driving() {
-            crate::debug::report_blocking_call("`Runtime::block_on`");
-        }
-        let _driving = context::Driving::enter();
+        let _driving = context::Driving::enter("`Runtime::block_on`");
         let _enter = self.handle.enter();
         match self
             .scheduler
@@ -176,8 +174,12 @@ impl Runtime {
             }
         }
         // Dropping the scheduler cancels its tasks on their own threads and joins the
-        // workers; dropping its driver then wakes anything still waiting on I/O.
+        // workers; dropping its driver then wakes anything still waiting on I/O. A future's
+        // `Drop` may spawn, sleep or build a socket: the workers have the runtime entered,
+        // and so must this thread, where the current-thread flavour drops its tasks.
+        let entered = self.handle.enter();
         drop(self.scheduler.take());
+        drop(entered);
         self.handle.inner.blocking.shutdown(timeout)
     }
 }
@@ -216,10 +218,24 @@ impl Handle {
     }
 
     /// Makes this runtime the current one on this thread until the guard drops: sockets,
-    /// timers and `eddy::spawn` then use it. Guards nest.
+    /// timers and `eddy::spawn` then use it. Guards nest: the runtime of the innermost
+    /// guard still alive is current, so dropping an outer guard before an inner one ends
+    /// only the outer scope.
+    ///
+    /// ```
+    /// let a = eddy::Runtime::builder().current_thread().build()?;
+    /// let b = eddy::Runtime::builder().multi_thread().worker_threads(1).build()?;
+    /// let outer = a.handle().enter();
+    /// let inner = b.handle().enter();
+    /// drop(outer); // out of order: `b` stays current
+    /// assert_eq!(eddy::Handle::current().flavor(), eddy::runtime::Flavor::MultiThread);
+    /// drop(inner);
+    /// assert!(eddy::Handle::try_current().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn enter(&self) -> EnterGuard {
-        context::push(self.clone());
         EnterGuard {
+            entry: context::push(self.clone()),
             _net: self.inner.net.enter(),
             _timer: self.inner.timer.enter(),
             _not_send: std::marker::PhantomData,
@@ -319,6 +335,7 @@ impl Handle {
 /// Keeps a runtime entered on this thread; from [`Handle::enter`].
 #[must_use = "the runtime stays entered only while the guard lives"]
 pub struct EnterGuard {
+    entry: u64,
     _net: eddy_net::EnterGuard,
     _timer: eddy_timer::EnterGuard,
     _not_send: std::marker::PhantomData<*const ()>,
@@ -326,7 +343,7 @@ pub struct EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        context::pop();
+        context::pop(self.entry);
     }
 }
 
@@ -338,7 +355,7 @@ impl fmt::Display for NoRuntime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
             "no eddy runtime is running on this thread: call this inside `eddy::run(async { ... })` \
-             or `Runtime::block_on`, or enter a runtime with `Handle::enter()`",
+             or `Runtime::block_on`, or enter a runtime with `eddy::Handle::enter()`",
         )
     }
 }

@@ -12,17 +12,7 @@ use eddy::net::{TcpListener, TcpStream};
 use eddy::time::{Elapsed, sleep, sleep_until, timeout, timeout_at};
 
 use crate::runtime::panic_message;
-
-fn runtimes() -> [Runtime; 2] {
-    [
-        Runtime::builder().current_thread().build().unwrap(),
-        Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    ]
-}
+use crate::support::runtimes;
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -237,7 +237,7 @@ fn debug_mode_reports_a_block_on_inside_a_task_with_its_call_site() {
     }
     let report = out
         .lines()
-        .find(|l| l.contains("blocking call: `Runtime::block_on`"))
+        .find(|l| l.contains("blocking call: `eddy::run`"))
         .unwrap_or_else(|| panic!("no report:\n{out}"));
     assert!(report.contains(file!()), "{report}");
     assert!(report.contains("\"nested\""), "{report}");

@@ -4,6 +4,7 @@ mod bad_input;
 mod debug;
 mod echo;
 mod future;
+mod lifecycle;
 mod net_peers;
 mod runtime;
 mod signal;

@@ -30,3 +30,16 @@ pub(crate) fn in_child_process(test: &str, flag: &str, env: &[(&str, &str)], bod
     );
     text
 }
+
+/// A current-thread runtime and a two-worker multi-thread one, for tests that hold on
+/// both flavours.
+pub(crate) fn runtimes() -> [eddy::Runtime; 2] {
+    [
+        eddy::Runtime::builder().current_thread().build().unwrap(),
+        eddy::Runtime::builder()
+            .multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}

@@ -39,7 +39,7 @@ use crate::task::{
 pub const DEFAULT_MAX_THREADS: usize = 512;
 /// Default time an idle pool thread waits for work before it exits.
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(10);
-/// Default time `Drop` waits for running jobs.
+/// Default time `Drop` waits for running jobs, unless [`BlockingPool::shutdown`] already ran.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A pool of threads for blocking work; see the module docs.
@@ -243,11 +243,15 @@ impl BlockingPool {
     /// jobs get up to `timeout` to finish. Those still running are reported (their threads
     /// are left to finish on their own). Later `spawn_blocking` calls yield cancelled
     /// handles.
+    ///
+    /// Only the first call stops and waits: later calls, and dropping the pool after one,
+    /// return at once with an empty report, so a pool shut down with a short timeout is not
+    /// waited for again (with the default timeout) when its last reference drops.
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let deadline = Instant::now().checked_add(timeout);
         let threads = {
             let mut c = self.inner.counters.lock().unwrap();
-            if c.shutdown && c.threads == 0 {
+            if c.shutdown {
                 return ShutdownReport {
                     still_running: Vec::new(),
                 };

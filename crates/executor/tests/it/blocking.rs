@@ -139,3 +139,32 @@ fn shutdown_waits_bounded_and_reports_running_jobs() {
     assert_eq!(rt.block_on(stuck).unwrap(), 7);
     assert!(pool.shutdown(Duration::from_secs(5)).is_clean());
 }
+
+/// Regression: dropping a pool already shut down used to call `shutdown` again with the
+/// default 5 s timeout, so `Runtime::shutdown_timeout(300 ms)` took 5.3 s. The job here
+/// blocks up to 3 s: a second wait would outlast it and see it finish.
+#[test]
+fn drop_after_shutdown_does_not_wait_again() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pool = BlockingPool::new();
+    let (release, released) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let finished = Arc::new(AtomicBool::new(false));
+    let flag = finished.clone();
+    let job = pool.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = released.recv_timeout(Duration::from_secs(3));
+        flag.store(true, Ordering::SeqCst);
+    });
+    drop(job);
+    started_rx.recv().unwrap();
+    let report = pool.shutdown(Duration::from_millis(100));
+    assert_eq!(report.still_running.len(), 1);
+    assert!(pool.shutdown(Duration::from_secs(5)).is_clean());
+    drop(pool);
+    assert!(
+        !finished.load(Ordering::SeqCst),
+        "a later shutdown or the drop waited for the job again"
+    );
+    release.send(()).unwrap();
+}

@@ -1,28 +1,36 @@
 //! The reactor entered on this thread: how a socket constructor finds its reactor.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::marker::PhantomData;
 
 use super::Handle;
 
 thread_local! {
-    /// A stack, so entering inside an entered scope restores the outer reactor on exit.
-    static CURRENT: RefCell<Vec<Handle>> = const { RefCell::new(Vec::new()) };
+    /// The reactors entered on this thread, innermost last, each with its guard's number.
+    /// A stack, so entering inside an entered scope restores the outer reactor on exit; a
+    /// guard dropped out of order takes out its own entry, not the top one.
+    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
+    /// Numbers the entries of `CURRENT`.
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Keeps a reactor entered on this thread; dropping it restores the previous one.
+/// Keeps a reactor entered on this thread; dropping it ends that scope. Guards nest, and
+/// the reactor of the innermost guard still alive is current, whatever order they drop in.
 ///
 /// Not `Send`: it must be dropped on the thread that entered.
 #[must_use = "the reactor stays entered only while the guard lives"]
 #[derive(Debug)]
 pub struct EnterGuard {
+    entry: u64,
     _not_send: PhantomData<*const ()>,
 }
 
 pub(super) fn enter(handle: Handle) -> EnterGuard {
-    CURRENT.with(|current| current.borrow_mut().push(handle));
+    let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
+    CURRENT.with(|current| current.borrow_mut().push((entry, handle)));
     EnterGuard {
+        entry,
         _not_send: PhantomData,
     }
 }
@@ -31,19 +39,40 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         // `try_with`: during thread teardown the slot may already be gone, and then there is
         // nothing left to restore.
-        let _ = CURRENT.try_with(|current| current.borrow_mut().pop());
+        let _ = CURRENT.try_with(|current| {
+            let mut stack = current.borrow_mut();
+            if let Some(i) = stack.iter().rposition(|(e, _)| *e == self.entry) {
+                stack.remove(i);
+            }
+        });
     }
 }
 
+/// What a socket constructor says when no reactor is entered. It speaks the facade's terms
+/// first: most users meet sockets through `eddy`.
+const NO_REACTOR: &str = "no eddy runtime is running on this thread, so this socket has no \
+     reactor to register with: create it inside `eddy::run(async { ... })` or \
+     `Runtime::block_on`, or enter a runtime with `eddy::Handle::enter()` (with eddy-net on \
+     its own: `eddy_net::Handle::enter()`)";
+
 pub(super) fn current() -> io::Result<Handle> {
     CURRENT
-        .try_with(|current| current.borrow().last().cloned())
+        .try_with(|current| current.borrow().last().map(|(_, h)| h.clone()))
         .ok()
         .flatten()
-        .ok_or_else(|| {
-            io::Error::other(
-                "no eddy reactor is running on this thread: create sockets inside `eddy::run(...)` \
-                 or `Runtime::block_on(...)`, or enter a reactor with `eddy_net::Handle::enter()`",
-            )
-        })
+        .ok_or_else(|| io::Error::other(NO_REACTOR))
+}
+
+/// The reactor entered on this thread, for a socket constructor.
+///
+/// # Panics
+///
+/// If none is. A socket made outside a runtime is a mistake in the program, not an I/O
+/// failure to handle, so it panics as `eddy::spawn` does there, with the same advice.
+#[track_caller]
+pub(super) fn entered() -> Handle {
+    match current() {
+        Ok(handle) => handle,
+        Err(_) => panic!("{NO_REACTOR}"),
+    }
 }

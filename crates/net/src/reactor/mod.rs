@@ -235,6 +235,13 @@ impl Handle {
         current::current()
     }
 
+    /// The reactor entered on this thread, for socket constructors: they panic outside a
+    /// runtime, as `eddy::spawn` does, rather than return an error.
+    #[track_caller]
+    pub(crate) fn entered() -> Handle {
+        current::entered()
+    }
+
     /// Makes this reactor the current one on this thread until the guard is dropped, so
     /// sockets created here register with it. Guards nest.
     pub fn enter(&self) -> EnterGuard {

@@ -42,10 +42,14 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// The last address's bind error, a resolver error, or an error of kind
-    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    /// The last address's bind error, or a resolver error.
+    ///
+    /// # Panics
+    ///
+    /// When first polled outside a runtime (no reactor entered on the polling thread),
+    /// saying how to enter one.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let mut last = None;
         for addr in resolve(&addr, Some(&handle)).await? {
             match sys::tcp_listener(addr) {
@@ -61,8 +65,12 @@ impl TcpListener {
     /// # Errors
     ///
     /// As for [`Async::new`].
+    ///
+    /// # Panics
+    ///
+    /// As for [`Async::new`].
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        TcpListener::from_std_with(listener, &Handle::current()?, true)
+        TcpListener::from_std_with(listener, &Handle::entered(), true)
     }
 
     fn from_std_with(

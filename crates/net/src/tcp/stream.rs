@@ -30,10 +30,14 @@ impl TcpStream {
     /// # Errors
     ///
     /// The last address's error: [`ConnectionRefused`](io::ErrorKind::ConnectionRefused)
-    /// when nothing listens, `HostUnreachable`/`NetworkUnreachable`, a resolver error, or an
-    /// error of kind [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    /// when nothing listens, `HostUnreachable`/`NetworkUnreachable`, or a resolver error.
+    ///
+    /// # Panics
+    ///
+    /// When first polled outside a runtime (no reactor entered on the polling thread),
+    /// saying how to enter one.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let mut last = None;
         for addr in resolve(&addr, Some(&handle)).await? {
             match TcpStream::connect_one(addr, &handle).await {
@@ -65,8 +69,12 @@ impl TcpStream {
     /// # Errors
     ///
     /// As for [`Async::new`].
+    ///
+    /// # Panics
+    ///
+    /// As for [`Async::new`].
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         sys::set_recv_inq(stream.as_raw_fd());
         TcpStream::from_accepted(stream, &handle)
     }

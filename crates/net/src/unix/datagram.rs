@@ -19,7 +19,11 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// The system's error, or an error if no reactor is entered.
+    /// The system's error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixDatagram> {
         UnixDatagram::wrap(std::os::unix::net::UnixDatagram::bind(path)?)
     }
@@ -28,7 +32,11 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// The system's error, or an error if no reactor is entered.
+    /// The system's error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one.
     pub fn unbound() -> io::Result<UnixDatagram> {
         UnixDatagram::wrap(std::os::unix::net::UnixDatagram::unbound()?)
     }
@@ -37,7 +45,11 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// The system's error, or an error if no reactor is entered.
+    /// The system's error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one.
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
         Ok((UnixDatagram::wrap(a)?, UnixDatagram::wrap(b)?))
@@ -48,13 +60,17 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// As for [`Async::new`].
+    ///
+    /// # Panics
+    ///
+    /// As for [`Async::new`].
     pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         UnixDatagram::wrap(socket)
     }
 
     fn wrap(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
         Ok(UnixDatagram {
-            io: Async::with_handle(socket, &Handle::current()?)?,
+            io: Async::with_handle(socket, &Handle::entered())?,
         })
     }
 

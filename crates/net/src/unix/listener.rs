@@ -31,10 +31,13 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// The system's error (`AddrInUse` if the path exists), or an error of kind
-    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    /// The system's error (`AddrInUse` if the path exists).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let listener = std::os::unix::net::UnixListener::bind(path)?;
         Ok(UnixListener {
             io: Async::with_handle(listener, &handle)?,
@@ -45,6 +48,10 @@ impl UnixListener {
     /// Wraps a std listener (made non-blocking here) with the current reactor.
     ///
     /// # Errors
+    ///
+    /// As for [`Async::new`].
+    ///
+    /// # Panics
     ///
     /// As for [`Async::new`].
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {

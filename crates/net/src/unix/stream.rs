@@ -24,10 +24,14 @@ impl UnixStream {
     /// # Errors
     ///
     /// The system's error: `NotFound` if nothing is bound there, `ConnectionRefused` if
-    /// nobody listens, `WouldBlock` if the listener's backlog is full; or an error of kind
-    /// [`Other`](io::ErrorKind::Other) if no reactor is entered.
+    /// nobody listens, `WouldBlock` if the listener's backlog is full.
+    ///
+    /// # Panics
+    ///
+    /// When first polled outside a runtime (no reactor entered on the polling thread),
+    /// saying how to enter one.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let addr = nix::sys::socket::UnixAddr::new(path.as_ref()).map_err(io::Error::from)?;
         let fd: OwnedFd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
         sys::start_connect(&fd, &addr)?;
@@ -43,9 +47,13 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The system's `socketpair` error, or an error if no reactor is entered.
+    /// The system's `socketpair` error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (no reactor entered on this thread), saying how to enter one.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
-        let handle = Handle::current()?;
+        let handle = Handle::entered();
         let (a, b) = std::os::unix::net::UnixStream::pair()?;
         Ok((
             UnixStream::from_accepted(a, &handle)?,
@@ -58,8 +66,12 @@ impl UnixStream {
     /// # Errors
     ///
     /// As for [`Async::new`].
+    ///
+    /// # Panics
+    ///
+    /// As for [`Async::new`].
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
-        UnixStream::from_accepted(stream, &Handle::current()?)
+        UnixStream::from_accepted(stream, &Handle::entered())
     }
 
     pub(crate) fn from_accepted(

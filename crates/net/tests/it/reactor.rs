@@ -38,17 +38,26 @@ fn drive<T>(reactor: &mut Reactor, fut: impl Future<Output = T>) -> T {
     }
 }
 
+/// Outside a runtime a socket constructor panics, as `eddy::spawn` does, in the facade's
+/// terms first; `Handle::current` is the fallible form.
 #[test]
 fn sockets_without_a_reactor_say_what_to_do() {
-    let err = Async::new(std::io::pipe().unwrap().0).unwrap_err();
-    assert_eq!(err.kind(), std::io::ErrorKind::Other);
-    let message = err.to_string();
+    let (reader, _writer) = std::io::pipe().unwrap();
+    let panic = std::panic::catch_unwind(move || Async::new(reader)).unwrap_err();
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap();
     assert!(
-        message.contains("eddy::run") && message.contains("Handle::enter"),
+        message.contains("eddy::run")
+            && message.contains("eddy::Handle::enter")
+            && message.contains("eddy_net::Handle::enter"),
         "{message}"
     );
     let err = eddy_net::Handle::current().unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::Other);
+    assert_eq!(err.to_string(), message);
 }
 
 #[test]
@@ -63,6 +72,21 @@ fn enter_guards_nest_and_restore() {
     }
     let _pipe = Async::new(std::io::pipe().unwrap().0).unwrap();
     assert_eq!((outer.registered(), inner.registered()), (1, 0));
+}
+
+/// Regression: each guard used to pop the top of the stack, so dropping the outer guard
+/// first left the outer reactor current although only the inner guard lived.
+#[test]
+fn enter_guards_dropped_out_of_order_keep_the_live_one_current() {
+    let outer = Reactor::new().unwrap();
+    let inner = Reactor::new().unwrap();
+    let outer_guard = outer.handle().enter();
+    let inner_guard = inner.handle().enter();
+    drop(outer_guard);
+    let _pipe = Async::new(std::io::pipe().unwrap().0).unwrap();
+    assert_eq!((outer.registered(), inner.registered()), (0, 1));
+    drop(inner_guard);
+    assert!(eddy_net::Handle::current().is_err());
 }
 
 #[test]

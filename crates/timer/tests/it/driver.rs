@@ -195,10 +195,26 @@ fn no_driver_is_an_error_or_a_panic_that_names_the_fix() {
     })
     .unwrap_err();
     let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    // Regression: the panic used to be `expect`'s, ending in ": NoDriver".
+    assert_eq!(text, message, "the panic says exactly what the error says");
     assert!(
-        text.contains("eddy::run") && text.contains("Handle::enter"),
+        text.contains("eddy::Handle::enter") && text.contains("eddy_timer::Handle::enter"),
         "{text}"
     );
+}
+
+/// Regression: a guard restored the handle it replaced, so dropping the outer guard first
+/// left no driver entered although the inner guard lived.
+#[test]
+fn enter_guards_dropped_out_of_order_keep_the_live_one_current() {
+    let outer = Driver::new();
+    let inner = Driver::builder().tick(Duration::from_millis(5)).build();
+    let outer_guard = outer.handle().enter();
+    let inner_guard = inner.handle().enter();
+    drop(outer_guard);
+    assert_eq!(Handle::current().tick(), Duration::from_millis(5));
+    drop(inner_guard);
+    assert!(Handle::try_current().is_err());
 }
 
 #[test]
