@@ -41,5 +41,6 @@ pub use metrics::{SchedulerMetrics, WorkerMetrics};
 pub use multi_thread::{MultiThread, MultiThreadBuilder};
 pub use park::{Park, ThreadParker, Unpark};
 pub use task::{
-    AbortHandle, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState, current_task_id,
+    AbortHandle, AbortOnDrop, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState,
+    current_task_id,
 };

@@ -274,6 +274,48 @@ impl Handle {
         }
     }
 
+    /// Runs `future` on this runtime and blocks the calling thread until it is done —
+    /// asyncio's `run_coroutine_threadsafe(coro, loop).result()`. For a plain thread (or a
+    /// blocking job) that needs something from the runtime: a socket's answer, a value a
+    /// task owns. The future runs as a task, so it may spawn, sleep and use sockets.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().multi_thread().worker_threads(1).build()?;
+    /// let handle = rt.handle().clone();
+    /// let answer = std::thread::spawn(move || {
+    ///     handle.run_threadsafe(async {
+    ///         eddy::sleep(std::time::Duration::from_millis(1)).await;
+    ///         6 * 7
+    ///     })
+    /// });
+    /// assert_eq!(answer.join().unwrap().unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// On a current-thread runtime the task runs while the runtime's own thread is in
+    /// `block_on`, as asyncio's loop must be running. For a bound on the wait, wrap the
+    /// future in [`eddy::timeout`](crate::timeout).
+    ///
+    /// # Errors
+    ///
+    /// The task's [`JoinError`](crate::task::JoinError): it panicked, or it was cancelled
+    /// (the runtime shut down before it finished).
+    ///
+    /// # Panics
+    ///
+    /// If called on a thread that drives a runtime (a task, or `block_on`'s future):
+    /// blocking there would stall the tasks this one waits for. `.await` the future instead.
+    #[track_caller]
+    pub fn run_threadsafe<F>(&self, future: F) -> Result<F::Output, crate::task::JoinError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        context::refuse_nested("`Handle::run_threadsafe`");
+        let task = self.spawn(future);
+        park_until_ready(task)
+    }
+
     /// Runs `f` on the runtime's blocking pool; see [`eddy::spawn_blocking`](crate::spawn_blocking).
     #[track_caller]
     pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
@@ -381,6 +423,30 @@ impl fmt::Debug for Handle {
 impl fmt::Debug for EnterGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// Polls `future` on this thread, parking it between wakes. Only for a thread that drives
+/// no runtime: the wake comes from another thread.
+fn park_until_ready<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        // A spurious return only costs another poll.
+        std::thread::park();
     }
 }
 

@@ -9,11 +9,12 @@ mod group;
 mod join_set;
 
 use std::future::Future;
+use std::time::Duration;
 
 pub use eddy_executor::{
-    AbortHandle, JoinError, JoinHandle, TaskId, TaskInfo, TaskState, yield_now,
+    AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskId, TaskInfo, TaskState, yield_now,
 };
-pub use group::{Failure, GroupError, TaskGroup};
+pub use group::{Failure, GroupClosed, GroupError, GroupSpawner, TaskGroup};
 pub use join_set::JoinSet;
 
 use crate::runtime::{Flavor, Handle};
@@ -55,6 +56,92 @@ where
     F::Output: Send + 'static,
 {
     Handle::current().spawn(future)
+}
+
+/// Spawns `future` as a task named `name` — asyncio's `create_task(coro, name=...)`. The
+/// name shows in [`Handle::dump`](crate::Handle::dump), in task snapshots, in debug mode's
+/// reports and in the handle's `Debug`.
+///
+/// ```
+/// eddy::run(async {
+///     let task = eddy::task::spawn_named("fetch", std::future::pending::<()>());
+///     assert!(format!("{task:?}").contains("\"fetch\""));
+///     let info = eddy::Handle::current().tasks().into_iter().find(|t| t.id == task.id());
+///     assert_eq!(info.unwrap().name.as_deref(), Some("fetch"));
+/// });
+/// ```
+///
+/// # Panics
+///
+/// Outside a runtime; the message says to use `eddy::run` or `Handle::enter`.
+#[track_caller]
+pub fn spawn_named<F>(name: &str, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Handle::current().spawn_named(name, future)
+}
+
+/// Waits at most `timeout` for `task` — asyncio's `wait_for(task, timeout)`. At the
+/// timeout the task is cancelled, and `wait_for` returns only once its future has been
+/// dropped, so its cleanup (its `Drop` impls) has run by the time you see
+/// [`Elapsed`](crate::time::Elapsed). If `wait_for` itself is cancelled (its future
+/// dropped), the task is cancelled too.
+///
+/// This differs from [`eddy::timeout`](crate::timeout)`(d, handle)`, which, like tokio,
+/// only stops *waiting*: a `JoinHandle` detaches on drop, so the task keeps running. A task
+/// that finishes while it is being cancelled wins: its result is returned.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+///
+/// struct Cleanup(Arc<AtomicBool>);
+/// impl Drop for Cleanup {
+///     fn drop(&mut self) {
+///         self.0.store(true, Ordering::SeqCst);
+///     }
+/// }
+///
+/// eddy::run(async {
+///     let cleaned = Arc::new(AtomicBool::new(false));
+///     let guard = Cleanup(cleaned.clone());
+///     let slow = eddy::spawn(async move {
+///         let _guard = guard;
+///         eddy::sleep(Duration::from_secs(60)).await;
+///     });
+///     let result = eddy::task::wait_for(Duration::from_millis(10), slow).await;
+///     assert!(result.is_err(), "timed out");
+///     assert!(cleaned.load(Ordering::SeqCst), "the task's cleanup ran first");
+/// });
+/// ```
+///
+/// # Errors
+///
+/// [`Elapsed`](crate::time::Elapsed) at the timeout; otherwise the task's own result,
+/// whose [`JoinError`] says whether it panicked or was cancelled from elsewhere.
+///
+/// # Panics
+///
+/// When first polled outside a runtime (it needs the runtime's timer).
+pub async fn wait_for<T>(
+    timeout: Duration,
+    task: JoinHandle<T>,
+) -> Result<Result<T, JoinError>, crate::time::Elapsed> {
+    let mut task = task.abort_on_drop();
+    match crate::time::timeout(timeout, &mut task).await {
+        Ok(joined) => Ok(joined),
+        Err(elapsed) => {
+            task.abort();
+            match (&mut task).await {
+                Err(e) if e.is_cancelled() => Err(elapsed),
+                // It finished before the cancellation reached it.
+                finished => Ok(finished),
+            }
+        }
+    }
 }
 
 /// Spawns a `!Send` future (one holding an `Rc`, say) on the current-thread runtime

@@ -1,5 +1,6 @@
 //! Public-API tests for the eddy facade.
 
+mod asyncio_tasks;
 mod bad_input;
 mod debug;
 mod echo;

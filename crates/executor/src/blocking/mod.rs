@@ -391,6 +391,10 @@ impl Schedule for Arc<Inner> {
     fn release(&self, task: &RawTask) -> bool {
         self.owned.remove(task)
     }
+
+    fn name(&self, id: crate::task::TaskId) -> Option<String> {
+        self.owned.name(id)
+    }
 }
 
 /// The future wrapping a blocking closure: runs it on first poll.

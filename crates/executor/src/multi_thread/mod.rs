@@ -428,6 +428,10 @@ impl Schedule for Arc<Shared> {
         self.owned.remove(task)
     }
 
+    fn name(&self, id: crate::task::TaskId) -> Option<String> {
+        self.owned.name(id)
+    }
+
     fn monitor(&self) -> Option<&Monitor> {
         self.monitor.as_ref()
     }

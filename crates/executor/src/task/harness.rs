@@ -28,6 +28,7 @@ pub(crate) fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
             try_read_output: try_read_output::<F, S>,
             drop_join_handle: drop_join_handle::<F, S>,
             shutdown: shutdown::<F, S>,
+            name: name::<F, S>,
         };
     }
     &Table::<F, S>::VTABLE
@@ -39,6 +40,14 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
     // SAFETY: the header is the first field of the repr(C) cell (raw.rs), and the caller
     // guarantees the types and liveness.
     unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`: the caller holds a reference to it.
+unsafe fn name<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<String> {
+    // SAFETY: forwarded precondition; the scheduler lives in the cell until it is freed.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    cell.scheduler.name(cell.header.id)
 }
 
 /// # Safety

@@ -76,6 +76,97 @@ impl<T> JoinHandle<T> {
     pub fn id(&self) -> TaskId {
         self.raw.id()
     }
+
+    /// This handle, made to cancel the task when it is dropped: asyncio's ownership, where
+    /// a task cancelled while it awaits another cancels that one too. Awaiting it is
+    /// awaiting this handle.
+    ///
+    /// ```
+    /// use eddy_executor::CurrentThread;
+    ///
+    /// let rt = CurrentThread::new();
+    /// let task = rt.spawn(std::future::pending::<()>()).abort_on_drop();
+    /// let abort = task.abort_handle();
+    /// drop(task);
+    /// rt.block_on(eddy_executor::yield_now()); // the scheduler drops the future
+    /// assert!(abort.is_finished());
+    /// ```
+    pub fn abort_on_drop(self) -> AbortOnDrop<T> {
+        AbortOnDrop { handle: Some(self) }
+    }
+}
+
+/// A [`JoinHandle`] that cancels its task when dropped; from [`JoinHandle::abort_on_drop`].
+///
+/// Awaiting it yields the task's result, as the handle does. Hold it in a task that waits
+/// for a subtask, and cancelling the outer task (dropping its future) cancels the subtask
+/// too, as asyncio does; a plain `JoinHandle` would leave the subtask running.
+/// [`detach`](AbortOnDrop::detach) turns it back into a plain handle.
+#[must_use = "dropping it cancels the task at once"]
+pub struct AbortOnDrop<T> {
+    /// `Some` until `detach` takes it.
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T> AbortOnDrop<T> {
+    fn handle(&self) -> &JoinHandle<T> {
+        self.handle
+            .as_ref()
+            .expect("invariant: only `detach`, which consumes self, takes the handle")
+    }
+
+    /// Cancels the task now; see [`JoinHandle::abort`].
+    pub fn abort(&self) {
+        self.handle().abort();
+    }
+
+    /// A handle that can abort the task but not await it (it does not abort on drop).
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.handle().abort_handle()
+    }
+
+    /// `true` once the task has completed.
+    pub fn is_finished(&self) -> bool {
+        self.handle().is_finished()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.handle().id()
+    }
+
+    /// The plain handle: dropping it then detaches the task instead of cancelling it.
+    pub fn detach(mut self) -> JoinHandle<T> {
+        self.handle
+            .take()
+            .expect("invariant: only `detach`, which consumes self, takes the handle")
+    }
+}
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let handle = self
+            .handle
+            .as_mut()
+            .expect("invariant: only `detach`, which consumes self, takes the handle");
+        Pin::new(handle).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
+    }
+}
+
+impl<T> fmt::Debug for AbortOnDrop<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_task(f, "AbortOnDrop", self.handle().raw)
+    }
 }
 
 fn abort_raw(raw: RawTask) {
@@ -112,10 +203,20 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("id", &self.id())
-            .finish()
+        debug_task(f, "JoinHandle", self.raw)
     }
+}
+
+/// `Handle { id: 7, name: "fetch", finished: false }`: the name while the task lives (its
+/// scheduler forgets it when the task completes), and only if it was given one.
+fn debug_task(f: &mut fmt::Formatter<'_>, what: &str, raw: RawTask) -> fmt::Result {
+    let mut d = f.debug_struct(what);
+    d.field("id", &raw.id());
+    if let Some(name) = raw.name() {
+        d.field("name", &name);
+    }
+    d.field("finished", &raw.header().state.load().is(COMPLETE))
+        .finish()
 }
 
 /// Permission to abort a task without awaiting it; cheap to keep, any thread may use it.
@@ -148,9 +249,7 @@ impl Drop for AbortHandle {
 
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AbortHandle")
-            .field("id", &self.id())
-            .finish()
+        debug_task(f, "AbortHandle", self.raw)
     }
 }
 

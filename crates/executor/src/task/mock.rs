@@ -23,6 +23,10 @@ impl Schedule for Arc<Mock> {
     fn release(&self, task: &RawTask) -> bool {
         self.owned.remove(task)
     }
+
+    fn name(&self, id: super::TaskId) -> Option<String> {
+        self.owned.name(id)
+    }
 }
 
 impl Mock {

@@ -15,7 +15,7 @@ mod waker;
 
 pub use error::JoinError;
 pub use id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
-pub use join::{AbortHandle, JoinHandle};
+pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::{Notified, RawTask, Schedule};
 

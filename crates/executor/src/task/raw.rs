@@ -31,6 +31,12 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn monitor(&self) -> Option<&crate::debug::Monitor> {
         None
     }
+
+    /// The name live task `id` was spawned with, if any (for `JoinHandle`'s `Debug`).
+    fn name(&self, id: TaskId) -> Option<String> {
+        let _ = id;
+        None
+    }
 }
 
 /// The part of a task every queue, waker and handle can see without knowing its types.
@@ -73,6 +79,8 @@ pub(crate) struct Vtable {
     pub(crate) drop_join_handle: unsafe fn(NonNull<Header>),
     /// Runtime shutdown: drops the future if nobody runs it (consumes the list's reference).
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
+    /// The task's name, asked of its scheduler (names live in its task list, not here).
+    pub(crate) name: unsafe fn(NonNull<Header>) -> Option<String>,
 }
 
 /// The future, or what it left behind.
@@ -178,6 +186,12 @@ impl RawTask {
         // SAFETY: as in `poll`; the caller transitioned the state to NOTIFIED and owns the
         // reference being handed over.
         unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// The task's name, while it is alive and if it was given one.
+    pub(crate) fn name(self) -> Option<String> {
+        // SAFETY: as in `poll`; the caller holds a reference, so the cell is alive.
+        unsafe { (self.header().vtable.name)(self.ptr) }
     }
 
     /// Shuts the task down. Consumes the owned list's reference.

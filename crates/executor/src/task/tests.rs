@@ -240,3 +240,31 @@ fn idle_task_is_96_bytes_beyond_its_future() {
     assert_eq!(std::mem::size_of::<raw::Header>(), 56);
     assert_eq!(std::mem::size_of::<Idle>(), 96);
 }
+
+/// `Debug` asks the scheduler for the name through the vtable: shown while the task lives,
+/// gone once it completed (its list forgets it).
+#[test]
+fn join_handle_debug_shows_id_name_and_finished() {
+    let s = Mock::new();
+    let (h, notified) = s.owned.bind(
+        async { 1 },
+        s.clone(),
+        Builder::new().name("named"),
+        std::panic::Location::caller(),
+    );
+    s.schedule(notified.unwrap());
+    let shown = format!("{h:?}");
+    assert!(
+        shown.contains(&format!("id: {:?}", h.id()))
+            && shown.contains("name: \"named\"")
+            && shown.contains("finished: false"),
+        "{shown}"
+    );
+    assert!(format!("{:?}", h.abort_handle()).contains("\"named\""));
+    s.run_all();
+    let shown = format!("{h:?}");
+    assert!(
+        !shown.contains("name") && shown.contains("finished: true"),
+        "{shown}"
+    );
+}
