@@ -8,6 +8,12 @@
 //!   and spawn location into its slot under a sequence lock: `seq` is even between polls
 //!   and odd while one runs; the watchdog keeps a read only if `seq` was the same odd value
 //!   before and after it.
+//! - The future a `block_on` drives is observed the same way, under its own id and the
+//!   location `block_on` was called from (`begin_main`, from `task/main_future.rs`), on
+//!   whichever thread runs `block_on`: a multi-thread runtime's caller registers a slot of
+//!   its own, as a worker does. A `block_on` nested in a poll of the same scheduler on the
+//!   same thread (a multi-thread runtime's task or main future calling its `block_on`) is
+//!   not observed: the outer poll, which is the one holding the thread, keeps the slot.
 //! - The watchdog thread wakes every tick (`threshold / 10`, clamped to 1–10 ms), stores the
 //!   time since the monitor started in `now_ns`, and reads every slot. A slot seen polling
 //!   the same `seq` for longer than the threshold is reported (lower bound: the time since
@@ -105,9 +111,9 @@ impl fmt::Debug for DebugConfig {
 pub struct SlowPoll {
     /// The task being polled.
     pub task: TaskId,
-    /// Its name, if it was given one.
+    /// Its name, if it was given one ("main" for a `block_on` future).
     pub name: Option<String>,
-    /// Where it was spawned.
+    /// Where it was spawned (for a main task, where `block_on` was called).
     pub location: &'static Location<'static>,
     /// The thread polling it.
     pub thread: String,
@@ -193,17 +199,27 @@ impl Slot {
         }
     }
 
+    /// Whether the owning thread (the caller) is inside a poll it began here. Not on the
+    /// task poll path: `mine` is only brought up to date by `end`, and this loads `seq`.
+    fn in_poll(&self) -> bool {
+        // Relaxed: only the caller stores `seq`, and a thread always sees its own latest
+        // store.
+        !self.seq.load(Relaxed).is_multiple_of(2)
+    }
+
     /// The owning thread starts a poll; returns the odd sequence number to pass to `end`.
     #[inline]
     pub(crate) fn begin(&self, task: u64, location: &'static Location<'static>) -> u64 {
         // SAFETY: only the owning thread (the caller) touches `mine`.
         let s = self.mine.with(|m| unsafe { *m });
-        // Polls of one scheduler never nest on a thread (a nested `block_on` of the same
-        // runtime is refused before it polls anything). If one did, the inner poll would
-        // reuse this number: the watchdog could misname that poll, nothing worse.
+        // Polls of one scheduler never nest on a thread: a nested current-thread `block_on`
+        // is refused before it polls anything, and `begin_main` skips a main future polled
+        // inside another poll. If one did, the inner poll would reuse this number: the
+        // watchdog could misname that poll, nothing worse. (`mine` is even here whatever
+        // happens, as only `end` writes it; the check guards that invariant.)
         debug_assert!(
             s.is_multiple_of(2),
-            "a poll nested in another of the same scheduler"
+            "invariant: `mine` is even between polls"
         );
         // Release fence: a reader that sees the stores below also sees `seq` at `s` or
         // later (its Acquire fence pairs with this one), so it cannot mistake them for the
@@ -376,7 +392,28 @@ impl Monitor {
         Observed { slot, seq }
     }
 
-    /// This thread's slot, registered on first use.
+    /// A poll of the future of a `block_on` called at `location`, listed as task `id`,
+    /// starts on this thread (`task/main_future.rs`); call [`Observed::end`] when it
+    /// returns. `None` when this thread is already inside a poll for this monitor (a
+    /// nested `block_on`; see the module docs). Apart from `begin`, so the task poll path
+    /// pays nothing for that check.
+    pub(crate) fn begin_main(
+        &self,
+        id: TaskId,
+        location: &'static Location<'static>,
+    ) -> Option<Observed<'_>> {
+        // SAFETY: as in `begin`.
+        let slot = unsafe { &*self.slot() };
+        if slot.in_poll() {
+            return None;
+        }
+        let seq = slot.begin(id.as_u64(), location);
+        Some(Observed { slot, seq })
+    }
+
+    /// This thread's slot, registered on first use, from any thread (a worker, a
+    /// current-thread runtime's `block_on` thread, a multi-thread runtime's `block_on`
+    /// caller).
     #[inline]
     fn slot(&self) -> *const Slot {
         let (last, slot) = LAST.get();
@@ -455,7 +492,8 @@ struct Track {
     slot: Arc<Slot>,
     /// The poll being followed: its `seq`, task and location.
     seen: Option<(u64, u64, &'static Location<'static>)>,
-    /// The task's name, looked up at the first report (the task may be gone at the end).
+    /// The task's name, looked up at the first report (the task may be gone at the end);
+    /// a `block_on` future's is "main" (`OwnedTasks::name`).
     name: Option<String>,
     /// Tick times (ns from start): the last tick before the poll was seen, the first and
     /// the last that saw it.

@@ -108,6 +108,11 @@ impl Runtime {
     /// timers running meanwhile (on this thread for the current-thread flavour; on the
     /// workers for the multi-thread one). This is asyncio's `loop.run_until_complete`.
     ///
+    /// As in asyncio, `future` runs as a task, named "main", until it completes:
+    /// [`eddy::task::id`](crate::task::id) inside it is its id, the tasks it spawns are its
+    /// children, [`Handle::dump`] lists it at this call's file and line, and debug mode
+    /// reports its slow polls. Spawned-task counts ([`Handle::metrics`]) leave it out.
+    ///
     /// # Panics
     ///
     /// If called from inside a runtime (a task, or another `block_on`): blocking there would
@@ -340,13 +345,17 @@ impl Handle {
     /// locks at a time, for one pass over that shard, never waits for a task, and never
     /// stops a worker.
     ///
+    /// The future `block_on` (or `eddy::run`) drives is in it, as the task "main", for as
+    /// long as `block_on` runs, with the tasks it spawned under it.
+    ///
     /// ```
     /// eddy::run(async {
     ///     let _idle = eddy::spawn(std::future::pending::<()>());
     ///     eddy::yield_now().await; // let it run up to its first `Pending`
     ///     let dump = eddy::Handle::current().dump();
-    ///     assert_eq!(dump.len(), 1);
-    ///     assert!(dump.to_string().contains("idle"));
+    ///     assert_eq!(dump.len(), 2, "main and the idle task");
+    ///     let text = dump.to_string();
+    ///     assert!(text.contains("\"main\"") && text.contains("idle"));
     /// });
     /// ```
     pub fn dump(&self) -> crate::debug::Dump {

@@ -21,13 +21,21 @@ use crate::runtime::{Flavor, Handle};
 
 /// The id of the task running this code: asyncio's `current_task()`, as an id (look it up
 /// in [`Handle::dump`](crate::Handle::dump) for its name, parent and state). `None` outside
-/// a task, for example in `block_on`'s own future.
+/// a task, for example on a thread of your own outside `block_on`.
+///
+/// As in asyncio, the future given to [`eddy::run`](crate::run) or
+/// [`Runtime::block_on`](crate::Runtime::block_on) is a task too, named "main": it has an
+/// id, the tasks it spawns have it as their parent, and dumps and debug mode show it (at the
+/// line that called `run`) until `run` returns.
 ///
 /// ```
+/// assert_eq!(eddy::task::id(), None);
 /// eddy::run(async {
-///     assert_eq!(eddy::task::id(), None);
+///     let main = eddy::task::id().expect("main is a task");
 ///     let task = eddy::spawn(async { eddy::task::id() });
 ///     let id = task.id();
+///     let info = eddy::Handle::current().tasks().into_iter().find(|t| t.id == id).unwrap();
+///     assert_eq!(info.parent, Some(main));
 ///     assert_eq!(task.await.unwrap(), Some(id));
 /// });
 /// ```

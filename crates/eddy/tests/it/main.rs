@@ -6,6 +6,7 @@ mod debug;
 mod echo;
 mod future;
 mod lifecycle;
+mod main_task;
 mod net_peers;
 mod runtime;
 mod signal;

@@ -9,6 +9,8 @@
 //!   an unpark of the driver. The pop side checks `inject_len` first to skip the lock; a
 //!   push it misses is covered by the unpark, which the next park consumes.
 //! - The `block_on` future has its own waker (`MainWaker`): it sets `woken` and unparks.
+//!   It is not a raw task, but is listed in `owned` and watched by debug mode as one, the
+//!   "main" task, while `block_on` runs (`task/main_future.rs`).
 //! - Shutdown (drop): close the owned list, cancel every task on this thread (their futures
 //!   drop here, which is what lets `!Send` futures live in this scheduler), then drain both
 //!   queues and close `inject` so late wakes only release their reference.
@@ -258,9 +260,16 @@ impl<P: Park> CurrentThread<P> {
 
     /// Runs `future` to completion on this thread, running spawned tasks meanwhile.
     ///
+    /// While it runs, `future` is the runtime's "main" task: it has an id
+    /// ([`current_task_id`](crate::current_task_id) inside it, the parent of the tasks it
+    /// spawns), shows in [`tasks`](Self::tasks) with the caller's location, and debug mode
+    /// watches its polls. It is not counted by [`live_tasks`](Self::live_tasks) or the
+    /// metrics, which count spawned tasks.
+    ///
     /// # Panics
     /// When called from inside another `block_on` on the same thread (a task cannot block
     /// its own scheduler: spawn it instead). A panic of `future` itself propagates.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let mut driver = self
             .driver
@@ -268,6 +277,8 @@ impl<P: Park> CurrentThread<P> {
             .expect("CurrentThread::block_on called re-entrantly; spawn the future instead");
         let _enter = Enter::new(&self.local);
         let shared = &self.local.shared;
+        let main = shared.owned.enter_main(Location::caller());
+        let monitor = shared.monitor.as_ref();
         let waker = Waker::from(shared.main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
@@ -282,7 +293,8 @@ impl<P: Park> CurrentThread<P> {
             // Acquire: pairs with MainWaker's Release store.
             if shared.main.woken.swap(false, Acquire) {
                 since_driver += 1;
-                if let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx)) {
+                let poll = || coop::budgeted(|| future.as_mut().poll(&mut cx));
+                if let Poll::Ready(out) = main.poll(monitor, poll) {
                     return out;
                 }
             }

@@ -10,6 +10,8 @@
 //! - At most one sleeping worker blocks in the driver (`driver`, a `try_lock`ed mutex: I/O
 //!   and timers are polled there); the others sleep on their own `ThreadParker`. How an
 //!   unpark reaches the worker in the driver is `handoff.rs`.
+//! - `block_on` polls its future on the calling thread, listed in `owned` and watched by
+//!   debug mode as a "main" task while it runs (`task/main_future.rs`).
 //! - Shutdown (drop): set `shutdown`, unpark every worker, join them. Each worker drops
 //!   what its queue and slot hold; the last one out closes the owned-task list and cancels
 //!   every task there, so futures are dropped on a worker thread, then closes `inject`.
@@ -172,6 +174,14 @@ impl MultiThread {
 
     /// Runs `future` on the calling thread (not a worker) until it completes; spawned
     /// tasks run on the workers meanwhile.
+    ///
+    /// While it runs, `future` is a "main" task of the runtime: it has an id
+    /// ([`current_task_id`](crate::current_task_id) inside it, the parent of the tasks it
+    /// spawns), shows in [`tasks`](Self::tasks) with the caller's location, and debug mode
+    /// watches its polls on the calling thread. Each concurrent `block_on` has its own. It
+    /// is not counted by [`live_tasks`](Self::live_tasks) or the metrics, which count
+    /// spawned tasks.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         struct ThreadWaker(ThreadUnparker);
         impl Wake for ThreadWaker {
@@ -186,8 +196,11 @@ impl MultiThread {
         let waker = Waker::from(std::sync::Arc::new(ThreadWaker(parker.unpark())));
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
+        let main = self.shared.owned.enter_main(Location::caller());
+        let monitor = self.shared.monitor.as_ref();
         loop {
-            if let Poll::Ready(out) = coop::budgeted(|| future.as_mut().poll(&mut cx)) {
+            let poll = || coop::budgeted(|| future.as_mut().poll(&mut cx));
+            if let Poll::Ready(out) = main.poll(monitor, poll) {
                 return out;
             }
             parker.park();

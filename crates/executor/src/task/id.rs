@@ -38,9 +38,10 @@ loom::thread_local! {
     static CURRENT: Cell<Option<TaskId>> = Cell::new(None);
 }
 
-/// The id of the task being polled on this thread; `None` outside a task (in `block_on`'s
-/// own future, or on a thread eddy does not run). A blocking job is a task too, so its
-/// closure sees its own id.
+/// The id of the task being polled on this thread; `None` outside a task (on a thread eddy
+/// does not run, or between polls). The future `block_on` drives is a task too, the "main"
+/// task, listed in snapshots while `block_on` runs; so is a blocking job, whose closure sees
+/// its own id.
 ///
 /// asyncio's `current_task()`, as an id; the dump shows what it belongs to.
 ///
@@ -52,6 +53,14 @@ loom::thread_local! {
 /// let task = rt.spawn(async { current_task_id() });
 /// let id = task.id();
 /// assert_eq!(rt.block_on(task).unwrap(), Some(id));
+/// // `block_on`'s future is the main task, and the parent of the tasks it spawns.
+/// let (main, child) = rt.block_on(async {
+///     let child = eddy_executor::current_thread::spawn_local(std::future::pending::<()>());
+///     (current_task_id().unwrap(), child.id())
+/// });
+/// let tasks = rt.tasks();
+/// assert_eq!(tasks.iter().find(|t| t.id == child).unwrap().parent, Some(main));
+/// assert!(tasks.iter().all(|t| t.id != main), "main leaves when block_on returns");
 /// ```
 pub fn current_task_id() -> Option<TaskId> {
     CURRENT.with(Cell::get)
@@ -125,6 +134,12 @@ pub enum TaskState {
 }
 
 /// One live task, as a snapshot sees it.
+///
+/// Snapshots also list the future each running `block_on` drives, as a task named "main":
+/// its location is where `block_on` was called, its state `Running` (or `SlowPoll`) while
+/// it is polled and `Idle` otherwise, and it is never `cancelled` nor a `lost_wake`. It
+/// leaves the list when `block_on` returns. Counts of spawned tasks (`live_tasks`, the
+/// metrics' `spawned`) leave it out.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TaskInfo {
@@ -132,7 +147,7 @@ pub struct TaskInfo {
     pub id: TaskId,
     /// The name given through [`Builder::name`].
     pub name: Option<String>,
-    /// Where the task was spawned.
+    /// Where the task was spawned (for a main task, where `block_on` was called).
     pub location: &'static Location<'static>,
     /// What it was doing.
     pub state: TaskState,
@@ -145,7 +160,8 @@ pub struct TaskInfo {
     pub busy: Option<Duration>,
     /// Time since it was spawned (to within a few milliseconds).
     pub age: Duration,
-    /// The task whose poll spawned it; `None` for a task spawned from outside any task.
+    /// The task whose poll spawned it (for a main task, whose poll called `block_on`);
+    /// `None` for a task spawned from outside any task.
     pub parent: Option<TaskId>,
     /// Pending with no waker left anywhere: nothing can wake it again (only `abort` or
     /// shutdown ends it). asyncio calls this "Task was destroyed but it is pending".

@@ -13,7 +13,8 @@
 //! `complete`) or at shutdown (`close_and_drain`). `close_and_drain` closes every shard
 //! under its lock before draining it, and `bind` checks its shard's flag under the same
 //! lock, so shutdown cannot miss a task spawned concurrently. Names live in a side table
-//! of each shard rather than in every task's header: most tasks have none.
+//! of each shard rather than in every task's header: most tasks have none. The futures of
+//! running `block_on`s are listed beside the shards, in `mains` (`main_future.rs`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -22,11 +23,12 @@ use std::ptr::NonNull;
 use std::time::Duration;
 
 use crate::debug::Monitor;
-use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::sync::{Arc, Mutex};
 
 use super::id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
 use super::join::JoinHandle;
+use super::main_future::{MAIN_NAME, MainTask};
 use super::raw::{Header, Notified, RawTask, Schedule, UNLISTED};
 use super::state::{CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, RUNNING};
 
@@ -48,6 +50,9 @@ pub(crate) struct OwnedTasks {
     shards: Box<[Mutex<Inner>]>,
     /// `shards.len() - 1` (a power of two minus one).
     mask: usize,
+    /// The futures of the `block_on`s running now, each listed by its `MainGuard`
+    /// (`main_future.rs`); its own lock, never held with a shard's.
+    pub(super) mains: Mutex<Vec<Arc<MainTask>>>,
 }
 
 struct Inner {
@@ -83,6 +88,7 @@ impl OwnedTasks {
                     })
                 })
                 .collect(),
+            mains: Mutex::new(Vec::new()),
         }
     }
 
@@ -188,7 +194,7 @@ impl OwnedTasks {
         out
     }
 
-    /// Number of live tasks.
+    /// Number of live tasks; `block_on` futures are not counted (`main_future.rs`).
     pub(crate) fn len(&self) -> usize {
         self.shards
             .iter()
@@ -196,7 +202,7 @@ impl OwnedTasks {
             .sum()
     }
 
-    /// The ids of every live task.
+    /// The ids of every live task and running `block_on` future.
     pub(crate) fn ids(&self) -> Vec<TaskId> {
         let mut out = Vec::new();
         for shard in &self.shards {
@@ -204,26 +210,36 @@ impl OwnedTasks {
             // SAFETY: every task in the list is alive (the list holds a reference).
             out.extend(inner.tasks.iter().map(|ptr| unsafe { ptr.as_ref() }.id));
         }
+        out.extend(self.mains.lock().unwrap().iter().map(|m| m.id));
         out
     }
 
-    /// Tasks ever spawned here.
+    /// Tasks ever spawned here (`block_on` futures are not spawned).
     pub(crate) fn spawned(&self) -> u64 {
         self.shards.iter().map(|s| s.lock().unwrap().spawned).sum()
     }
 
-    /// The name of live task `id`, if it has one.
+    /// The name of live task `id`, if it has one; a running `block_on` future is "main".
     pub(crate) fn name(&self, id: TaskId) -> Option<String> {
-        self.shard(id)
+        let named = self
+            .shard(id)
             .lock()
             .unwrap()
             .names
             .get(&id)
-            .map(|n| n.to_string())
+            .map(|n| n.to_string());
+        named.or_else(|| {
+            let mains = self.mains.lock().unwrap();
+            mains
+                .iter()
+                .any(|m| m.id == id)
+                .then(|| MAIN_NAME.to_owned())
+        })
     }
 
-    /// A copy of every live task's metadata. `monitor` is debug mode's, if on: it knows
-    /// which tasks are in a slow poll, and keeps their sampled busy time.
+    /// A copy of every live task's metadata, and of every running `block_on` future's.
+    /// `monitor` is debug mode's, if on: it knows which tasks are in a slow poll, and keeps
+    /// their sampled busy time.
     ///
     /// Holds one shard's lock at a time, for one pass over it (no allocation per task
     /// beyond names), so spawns and completions in that shard wait at most that long.
@@ -241,6 +257,8 @@ impl OwnedTasks {
                 out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
             }
         }
+        let mains = self.mains.lock().unwrap();
+        out.extend(mains.iter().map(|m| m.info(&slow, now, busy.as_ref())));
         out
     }
 }

@@ -224,3 +224,42 @@ fn complete_vs_shutdown() {
         assert_eq!(Arc::strong_count(&out), 1);
     });
 }
+
+/// A `block_on` thread lists its main future, polls it twice and returns, while another
+/// thread takes snapshots (`main_future.rs`): every snapshot sees main either absent or
+/// named, with a poll count that never goes back, and the record is gone (and freed: loom's
+/// leak check) once `block_on` has returned.
+#[test]
+fn main_future_vs_snapshot() {
+    loom::model(|| {
+        let list = Arc::new(OwnedTasks::new(1));
+        let polling = {
+            let list = list.clone();
+            thread::spawn(move || {
+                let main = list.enter_main(std::panic::Location::caller());
+                for _ in 0..2 {
+                    let me = main.poll(None, current_task_id);
+                    let me = me.expect("a poll of main runs as a task");
+                    assert_eq!(list.name(me).as_deref(), Some("main"));
+                }
+                assert_eq!(current_task_id(), None, "and only while it is polled");
+            })
+        };
+        let mut seen = 0;
+        for _ in 0..2 {
+            for info in list.snapshot(None) {
+                assert_eq!(info.name.as_deref(), Some("main"));
+                assert!(!info.cancelled && !info.lost_wake);
+                assert!(info.polls >= seen && info.polls <= 2, "{info:?}");
+                // Main may have left since the snapshot: then it has no name.
+                let name = list.name(info.id);
+                assert!(matches!(name.as_deref(), Some("main") | None), "{name:?}");
+                seen = info.polls;
+            }
+        }
+        polling.join().unwrap();
+        assert!(list.snapshot(None).is_empty());
+        assert!(list.ids().is_empty());
+        assert_eq!(list.len(), 0);
+    });
+}

@@ -2,6 +2,8 @@
 //!
 //! Schedulers see a task as a [`Notified`] in a queue and a [`RawTask`] in their
 //! [`OwnedTasks`]; users see a [`JoinHandle`]. The protocol binding them is in `state.rs`.
+//! The future a `block_on` drives is not a raw task, but is listed and watched as one
+//! (`main_future.rs`).
 
 pub(crate) mod clock;
 mod error;
@@ -9,6 +11,7 @@ mod harness;
 mod id;
 mod join;
 pub(crate) mod list;
+mod main_future;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;

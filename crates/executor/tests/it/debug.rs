@@ -248,3 +248,47 @@ fn metrics_count_a_known_workload() {
     assert_eq!(m.per_worker.iter().map(|w| w.polls).sum::<u64>(), 200);
     assert_eq!(m.slow_polls, 0);
 }
+
+#[test]
+fn a_block_on_nested_in_a_poll_of_the_same_runtime_leaves_the_outer_poll_watched() {
+    let (tx, reports) = mpsc::channel();
+    let rt = Arc::new(
+        MultiThread::builder()
+            .worker_threads(2)
+            .debug(debug_to(tx, Duration::from_millis(50)))
+            .build(),
+    );
+    // On a worker: the task's poll holds the worker's slot; the inner main is not observed.
+    let inner_rt = rt.clone();
+    let in_task = rt.spawn(async move {
+        let task = current_task_id();
+        let main = inner_rt.block_on(async { current_task_id() });
+        (task, main)
+    });
+    let (task, main) = rt.block_on(in_task).unwrap();
+    assert!(main.is_some() && main != task, "{task:?} {main:?}");
+    // In a main future: the inner main is listed, under the outer one, but the slow poll
+    // reported is the outer one's, which is what holds the thread.
+    let (outer, inner, parent, report) = rt.block_on(async {
+        let outer = current_task_id().unwrap();
+        let (inner, parent, report) = rt.block_on(async {
+            let inner = current_task_id().unwrap();
+            let parent = rt.tasks().into_iter().find(|t| t.id == inner).unwrap();
+            let deadline = Instant::now() + PATIENCE;
+            let report = loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let r = reports.recv_timeout(left).expect("no slow-poll report");
+                if !r.finished && (r.task == outer || r.task == inner) {
+                    break r;
+                }
+            };
+            (inner, parent.parent, report)
+        });
+        (outer, inner, parent, report)
+    });
+    assert_ne!(outer, inner);
+    assert_eq!(parent, Some(outer));
+    assert_eq!(report.task, outer, "{report}");
+    assert_eq!(report.name.as_deref(), Some("main"), "{report}");
+    assert!(rt.tasks().is_empty());
+}

@@ -52,3 +52,25 @@ fn scheduled_tasks_show_as_scheduled() {
     assert!(!h.is_finished());
     rt.block_on(h).unwrap();
 }
+
+#[test]
+fn block_on_lists_its_future_as_the_main_task() {
+    let rt = CurrentThread::new();
+    let line = line!() + 1;
+    let (me, tasks, live) = rt.block_on(async {
+        let me = eddy_executor::current_task_id().expect("main is a task");
+        (me, rt.tasks(), rt.live_tasks())
+    });
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let main = &tasks[0];
+    assert_eq!(main.id, me);
+    assert_eq!(main.name.as_deref(), Some("main"));
+    assert_eq!(
+        (main.location.file(), main.location.line()),
+        (file!(), line)
+    );
+    assert_eq!(main.state, TaskState::Running);
+    assert_eq!((main.polls, main.parent, main.busy), (0, None, None));
+    assert_eq!(live, 0, "live_tasks counts spawned tasks only");
+    assert!(rt.tasks().is_empty(), "main leaves when block_on returns");
+}
