@@ -177,3 +177,41 @@ fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 15, finding 6): the examples step and the stress job ran binaries
+    /// from `./target` whatever `CARGO_TARGET_DIR` said. Re-run in a child with the
+    /// variable set, `target_dir` must answer it.
+    #[test]
+    fn target_dir_follows_cargo_target_dir() {
+        const CHILD: &str = "EDDY_XTASK_TARGET_DIR_CHILD";
+        let wanted = std::env::temp_dir().join("eddy-xtask-target-dir-test");
+        if std::env::var_os(CHILD).is_some() {
+            assert_eq!(target_dir().unwrap(), wanted);
+            return;
+        }
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "step::tests::target_dir_follows_cargo_target_dir",
+            ])
+            .env(CHILD, "1")
+            .env("CARGO_TARGET_DIR", &wanted)
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child saw another target dir");
+    }
+
+    #[test]
+    fn json_string_field_undoes_escapes() {
+        let json = r#"{"a":1,"target_directory":"/x/y \"z\"\\w\u00e9","b":"no"}"#;
+        assert_eq!(
+            json_string_field(json, "target_directory").as_deref(),
+            Some("/x/y \"z\"\\w\u{e9}")
+        );
+        assert_eq!(json_string_field(json, "missing"), None);
+    }
+}
