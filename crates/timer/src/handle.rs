@@ -21,8 +21,8 @@ thread_local! {
     /// guard dropped out of order takes out its own entry, not the top one, so the driver
     /// of the innermost guard still alive is current.
     static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`.
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
+    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
 }
 
 /// A cheap, cloneable reference to a [`Driver`](crate::Driver), usable from any thread.
@@ -110,8 +110,12 @@ impl Handle {
     /// assert!(Handle::try_current().is_err());
     /// ```
     pub fn enter(&self) -> EnterGuard {
-        let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
-        CURRENT.with(|current| current.borrow_mut().push((entry, self.clone())));
+        // `try_with`: during thread teardown the slots may be gone; the guard then enters
+        // nothing.
+        let entry = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0);
+        if entry != 0 {
+            let _ = CURRENT.try_with(|current| current.borrow_mut().push((entry, self.clone())));
+        }
         EnterGuard {
             entry,
             _not_send: PhantomData,

@@ -9,8 +9,8 @@ thread_local! {
     /// A stack, so entering inside an entered scope restores the outer runtime on exit; a
     /// guard dropped out of order takes out its own entry, not the top one.
     static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`.
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
+    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
     /// Set while this thread drives a runtime (a worker, or inside `block_on`): blocking on
     /// another runtime here would stall every task this thread is responsible for.
     static DRIVING: Cell<bool> = const { Cell::new(false) };
@@ -18,8 +18,12 @@ thread_local! {
 
 /// Makes `handle` the current runtime; returns the number to pass to [`pop`].
 pub(crate) fn push(handle: Handle) -> u64 {
-    let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
-    CURRENT.with(|c| c.borrow_mut().push((entry, handle)));
+    // `try_with`: during thread teardown (a runtime dropped from a thread-local's
+    // destructor) the slots may be gone; the scope then enters nothing.
+    let Ok(entry) = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)) else {
+        return 0;
+    };
+    let _ = CURRENT.try_with(|c| c.borrow_mut().push((entry, handle)));
     entry
 }
 

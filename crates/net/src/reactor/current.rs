@@ -11,8 +11,8 @@ thread_local! {
     /// A stack, so entering inside an entered scope restores the outer reactor on exit; a
     /// guard dropped out of order takes out its own entry, not the top one.
     static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`.
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(0) };
+    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
+    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
 }
 
 /// Keeps a reactor entered on this thread; dropping it ends that scope. Guards nest, and
@@ -27,8 +27,12 @@ pub struct EnterGuard {
 }
 
 pub(super) fn enter(handle: Handle) -> EnterGuard {
-    let entry = NEXT_ENTRY.with(|n| n.replace(n.get() + 1));
-    CURRENT.with(|current| current.borrow_mut().push((entry, handle)));
+    // `try_with`: during thread teardown the slots may be gone; the guard then enters
+    // nothing.
+    let entry = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0);
+    if entry != 0 {
+        let _ = CURRENT.try_with(|current| current.borrow_mut().push((entry, handle)));
+    }
     EnterGuard {
         entry,
         _not_send: PhantomData,
