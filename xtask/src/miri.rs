@@ -30,7 +30,7 @@ const SUITES: &[Suite] = &[
     },
     // The waker slot's unsafe cell (register, take, wake).
     Suite {
-        package: "eddy-timer",
+        package: "eddy-wake",
         target: &["--lib"],
         filters: &["atomic_waker"],
     },

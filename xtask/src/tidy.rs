@@ -4,6 +4,8 @@
 //!   imported only by a crate's `src/loom.rs`, so `cfg(eddy_loom)` swaps every one of them.
 //! - Every `unsafe` block and `unsafe impl` carries a `// SAFETY:` comment, and every
 //!   `unsafe fn` a `# Safety` section, including private ones clippy does not look at.
+//! - Each runtime crate depends only on the eddy crates below it (`LAYERS`; the
+//!   architecture invariants in docs/ARCHITECTURE.md): no back door upward or sideways.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,10 +19,31 @@ const LOOM_SWITCHED: &[&str] = &[
     "crossbeam_channel",
 ];
 
+/// The eddy crates each runtime crate may depend on (normal and target-specific
+/// dependencies; dev-dependencies are free). A crate not listed here is a problem until it
+/// is given its place.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("wake", &[]),
+    ("selector", &["eddy-wake"]),
+    ("timer", &["eddy-wake"]),
+    ("executor", &["eddy-wake"]),
+    ("net", &["eddy-wake", "eddy-selector"]),
+    (
+        "eddy",
+        &[
+            "eddy-wake",
+            "eddy-selector",
+            "eddy-timer",
+            "eddy-executor",
+            "eddy-net",
+        ],
+    ),
+];
+
 pub(crate) fn run() -> Result {
-    println!("\n==> [tidy] checking loom shims and SAFETY comments");
+    println!("\n==> [tidy] checking loom shims, SAFETY comments and crate layers");
     let root = root();
-    let mut problems = Vec::new();
+    let mut problems = check_layers(&root);
     for dir in ["crates", "tests", "xtask"] {
         for file in rust_files(&root.join(dir)) {
             let text = fs::read_to_string(&file)
@@ -59,6 +82,56 @@ pub(crate) fn run() -> Result {
             format!("{} convention violation(s), listed above", problems.len()),
         ))
     }
+}
+
+/// Every crate under `crates/` depends only on the eddy crates `LAYERS` allows it.
+fn check_layers(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Ok(entries) = fs::read_dir(root.join("crates")) else {
+        return vec!["crates/: cannot be read".to_owned()];
+    };
+    for entry in entries.flatten() {
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        let manifest = entry.path().join("Cargo.toml");
+        let Ok(text) = fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let Some((_, allowed)) = LAYERS.iter().find(|(d, _)| *d == dir) else {
+            problems.push(format!(
+                "crates/{dir}: not in tidy's LAYERS; say which eddy crates it may depend on"
+            ));
+            continue;
+        };
+        for dep in eddy_dependencies(&text) {
+            if !allowed.contains(&dep.as_str()) {
+                problems.push(format!(
+                    "crates/{dir}/Cargo.toml: depends on `{dep}`, which is not below it \
+                     (allowed: {allowed:?}; docs/ARCHITECTURE.md has each crate's invariant)"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The `eddy*` crates named in a manifest's `[dependencies]` and
+/// `[target.'...'.dependencies]` tables (not dev- or build-dependencies).
+fn eddy_dependencies(manifest: &str) -> Vec<String> {
+    let mut deps = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_deps = t == "[dependencies]"
+                || (t.starts_with("[target.") && t.ends_with(".dependencies]"));
+            continue;
+        }
+        if in_deps && t.starts_with("eddy") {
+            let name = t.split(['=', ' ', '.']).next().unwrap_or("");
+            deps.push(name.to_owned());
+        }
+    }
+    deps
 }
 
 /// Library code of a runtime crate, except the shim itself, must go through `crate::loom`.
@@ -217,6 +290,12 @@ mod tests {
             1
         );
         assert!(check_safety_comments("/// Does it.\n///\n/// # Safety\n/// `p` is valid.\n#[inline]\npub(crate) unsafe fn f() {}\n").is_empty());
+    }
+
+    #[test]
+    fn layers_read_only_normal_and_target_dependencies() {
+        let manifest = "[package]\nname = \"x\"\n\n[dependencies]\neddy-wake = { workspace = true }\nlibc = \"1\"\n\n[target.'cfg(unix)'.dependencies]\neddy-net.workspace = true\n\n[dev-dependencies]\neddy = { path = \"..\" }\n";
+        assert_eq!(eddy_dependencies(manifest), ["eddy-wake", "eddy-net"]);
     }
 
     #[test]

@@ -41,7 +41,8 @@ use eddy_net::{Async, Handle};
 use nix::errno::Errno;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-use crate::loom::{AtomicUsize, Mutex, Ordering, lock};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Mutex, lock};
 
 /// Waits for the next `SIGINT` (Ctrl-C in a terminal).
 ///

@@ -37,8 +37,10 @@ use std::time::{Duration, Instant};
 use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicPtr, AtomicU64, fence};
+use crate::loom::unmodelled::lock;
 use crate::task::raw::Header;
 use crate::task::{OwnedTasks, TaskId};
+use std::sync::PoisonError;
 
 /// The default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
@@ -361,7 +363,7 @@ impl Monitor {
             .name("eddy-watchdog".to_owned())
             .spawn(move || Watchdog::new(state).run());
         match thread {
-            Ok(t) => *self.watchdog.lock().unwrap() = Some(t),
+            Ok(t) => *lock(&self.watchdog) = Some(t),
             Err(e) => eprintln!(
                 "eddy debug: could not start the slow-poll watchdog thread ({e}); slow polls \
                  will not be reported"
@@ -371,9 +373,9 @@ impl Monitor {
 
     /// Stops the watchdog and waits for it (it reports a slow poll in progress first).
     pub(crate) fn stop(&self) {
-        *self.state.stop.lock().unwrap() = true;
+        *lock(&self.state.stop) = true;
         self.state.stopped.notify_all();
-        if let Some(t) = self.watchdog.lock().unwrap().take()
+        if let Some(t) = lock(&self.watchdog).take()
             && t.thread().id() != std::thread::current().id()
         {
             let _ = t.join();
@@ -441,7 +443,7 @@ impl Monitor {
                     .name()
                     .map_or_else(|| format!("{:?}", me.id()), str::to_owned);
                 let slot = Arc::new(Slot::new(name));
-                self.state.slots.lock().unwrap().push(slot.clone());
+                lock(&self.state.slots).push(slot.clone());
                 let kept = SLOTS.try_with(|slots| slots.borrow_mut().0.push((id, slot.clone())));
                 if kept.is_err() {
                     // Polling during thread teardown, after this thread's slots were freed:
@@ -458,12 +460,12 @@ impl Monitor {
 
     /// Tasks in a slow poll right now.
     pub(crate) fn tasks_in_slow_poll(&self) -> Vec<TaskId> {
-        self.state.slow.lock().unwrap().clone()
+        lock(&self.state.slow).clone()
     }
 
     /// Sampled busy time of each task that has been charged any.
     pub(crate) fn busy_times(&self) -> HashMap<TaskId, u64> {
-        self.state.busy.lock().unwrap().clone()
+        lock(&self.state.busy).clone()
     }
 
     /// Slow polls reported so far.
@@ -523,12 +525,12 @@ impl Watchdog {
     fn run(mut self) {
         loop {
             let stop = {
-                let guard = self.state.stop.lock().unwrap();
+                let guard = lock(&self.state.stop);
                 let (guard, _) = self
                     .state
                     .stopped
                     .wait_timeout_while(guard, self.state.tick, |stop| !*stop)
-                    .unwrap();
+                    .unwrap_or_else(PoisonError::into_inner);
                 *guard
             };
             let now = self.state.start.elapsed().as_nanos() as u64;
@@ -545,7 +547,7 @@ impl Watchdog {
     }
 
     fn scan(&mut self, now: u64) {
-        let slots = self.state.slots.lock().unwrap().clone();
+        let slots = lock(&self.state.slots).clone();
         for slot in slots {
             let i = match self.tracks.iter().position(|t| Arc::ptr_eq(&t.slot, &slot)) {
                 Some(i) => i,
@@ -571,7 +573,7 @@ impl Watchdog {
         // track yet, so the count that marks a live thread depends on whether we track it
         // (counting a track we do not have would drop a thread that just registered, and
         // its polls would go unseen for good).
-        let mut slots = self.state.slots.lock().unwrap();
+        let mut slots = lock(&self.state.slots);
         let tracks = &self.tracks;
         slots.retain(|s| {
             let tracked = tracks.iter().any(|t| Arc::ptr_eq(&t.slot, s));
@@ -599,7 +601,7 @@ impl Watchdog {
         let seen = self.tracks[i].slot.read();
         if let Seen::Polling { task, .. } = seen {
             let id = TaskId::from_u64(task);
-            let mut busy = self.state.busy.lock().unwrap();
+            let mut busy = lock(&self.state.busy);
             let charged = busy.entry(id).or_insert(0);
             *charged = charged.saturating_add(now - prev_tick);
         }
@@ -616,7 +618,7 @@ impl Watchdog {
                 let tasks = self.state.tasks.get();
                 self.tracks[i].name = task.and_then(|id| tasks.and_then(|t| t.name(id)));
                 let report = self.report(i, now, false);
-                self.state.slow.lock().unwrap().push(report.task);
+                lock(&self.state.slow).push(report.task);
                 // Relaxed: a statistic.
                 self.state.slow_polls.fetch_add(1, Relaxed);
                 self.emit(&report);

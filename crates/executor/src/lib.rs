@@ -25,7 +25,6 @@
 mod loom;
 
 pub mod blocking;
-pub mod coop;
 pub mod current_thread;
 pub mod debug;
 pub mod metrics;
@@ -34,9 +33,12 @@ pub mod park;
 mod task;
 
 pub use blocking::BlockingPool;
-pub use coop::yield_now;
 pub use current_thread::CurrentThread;
 pub use debug::{DebugConfig, SlowPoll};
+/// The cooperative budget and `yield_now`, from eddy-wake (where the socket and timer
+/// crates reach the budget without knowing the executor).
+pub use eddy_wake::coop;
+pub use eddy_wake::coop::yield_now;
 pub use metrics::{SchedulerMetrics, WorkerMetrics};
 pub use multi_thread::{MultiThread, MultiThreadBuilder};
 pub use park::{Park, ThreadParker, Unpark};

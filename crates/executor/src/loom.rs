@@ -1,92 +1,11 @@
-//! The one place that names concurrency primitives: std's (and crossbeam's) normally, loom's
-//! under `cfg(eddy_loom)`.
+//! The crate's door to concurrency primitives: eddy-wake's shared shim (std normally, loom
+//! under `cfg(eddy_loom)`), plus what only the executor needs: the blocking pool's channel
+//! (crossbeam's, or a loom-visible stand-in) and process-wide id counters.
 //!
 //! Everything else in the crate imports `crate::loom::...`, so `cargo xtask loom` can swap
-//! every atomic, cell, lock, thread and channel for the model checker's version. The std side
-//! of [`cell::TrackedCell`] mirrors loom's closure API (`with`, `with_mut`) so the same code
-//! compiles both ways.
+//! every atomic, cell, lock, thread and channel for the model checker's version.
 
-#[cfg(not(eddy_loom))]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod sync {
-    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-    pub(crate) mod atomic {
-        pub(crate) use std::sync::atomic::{
-            AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
-        };
-    }
-}
-
-#[cfg(eddy_loom)]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod sync {
-    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-    pub(crate) mod atomic {
-        pub(crate) use loom::sync::atomic::{
-            AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
-        };
-    }
-}
-
-#[cfg(not(eddy_loom))]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod thread {
-    pub(crate) use std::thread::{Builder, JoinHandle, current, park, spawn, yield_now};
-}
-
-#[cfg(eddy_loom)]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod thread {
-    pub(crate) use loom::thread::{Builder, JoinHandle, current, park, spawn, yield_now};
-}
-
-#[cfg(not(eddy_loom))]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod hint {
-    pub(crate) use std::hint::spin_loop;
-}
-
-#[cfg(eddy_loom)]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod hint {
-    pub(crate) use loom::hint::spin_loop;
-}
-
-#[cfg(not(eddy_loom))]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod cell {
-    /// `std::cell::UnsafeCell` behind loom's closure API, so access sites read the same under
-    /// both configurations and loom can track every one of them. Named apart from std's so
-    /// the tidy check can tell a shimmed cell from a raw one anywhere else in the crate.
-    #[derive(Debug, Default)]
-    pub(crate) struct TrackedCell<T>(std::cell::UnsafeCell<T>);
-
-    impl<T> TrackedCell<T> {
-        pub(crate) const fn new(data: T) -> TrackedCell<T> {
-            TrackedCell(std::cell::UnsafeCell::new(data))
-        }
-
-        /// Runs `f` with a shared pointer to the contents.
-        #[inline(always)]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
-        /// Runs `f` with a unique pointer to the contents.
-        #[inline(always)]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
-        }
-    }
-}
-
-#[cfg(eddy_loom)]
-#[allow(unused_imports)] // Each configuration uses a different subset.
-pub(crate) mod cell {
-    pub(crate) use loom::cell::UnsafeCell as TrackedCell;
-}
+pub(crate) use eddy_wake::loom::{cell, hint, sync, thread, unmodelled};
 
 /// The blocking pool's job queue: crossbeam-channel normally; under loom a Mutex+Condvar
 /// queue with the same surface, because crossbeam's internals are invisible to loom.
@@ -139,7 +58,7 @@ pub(crate) mod channel {
 
     impl<T> Sender<T> {
         pub(crate) fn send(&self, value: T) -> Result<(), T> {
-            self.0.inner.lock().unwrap().queue.push_back(value);
+            super::sync::lock(&self.0.inner).queue.push_back(value);
             self.0.ready.notify_one();
             Ok(())
         }
@@ -147,14 +66,14 @@ pub(crate) mod channel {
 
     impl<T> Clone for Sender<T> {
         fn clone(&self) -> Self {
-            self.0.inner.lock().unwrap().senders += 1;
+            super::sync::lock(&self.0.inner).senders += 1;
             Sender(self.0.clone())
         }
     }
 
     impl<T> Drop for Sender<T> {
         fn drop(&mut self) {
-            self.0.inner.lock().unwrap().senders -= 1;
+            super::sync::lock(&self.0.inner).senders -= 1;
             self.0.ready.notify_all();
         }
     }
@@ -162,7 +81,7 @@ pub(crate) mod channel {
     impl<T> Receiver<T> {
         /// Blocks until a value or disconnection; loom has no clock, so `_timeout` is ignored.
         pub(crate) fn recv_timeout(&self, _timeout: Duration) -> Result<T, RecvTimeoutError> {
-            let mut inner = self.0.inner.lock().unwrap();
+            let mut inner = super::sync::lock(&self.0.inner);
             loop {
                 if let Some(v) = inner.queue.pop_front() {
                     return Ok(v);
@@ -170,12 +89,16 @@ pub(crate) mod channel {
                 if inner.senders == 0 {
                     return Err(RecvTimeoutError::Disconnected);
                 }
-                inner = self.0.ready.wait(inner).unwrap();
+                inner = self
+                    .0
+                    .ready
+                    .wait(inner)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
         }
 
         pub(crate) fn try_recv(&self) -> Result<T, ()> {
-            self.0.inner.lock().unwrap().queue.pop_front().ok_or(())
+            super::sync::lock(&self.0.inner).queue.pop_front().ok_or(())
         }
     }
 

@@ -16,7 +16,7 @@
 use std::io;
 use std::task::{Context, Poll, ready};
 
-use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use crate::reactor::scheduled_io::Direction;
 use crate::registration::Registration;
 

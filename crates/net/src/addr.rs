@@ -5,9 +5,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::task::{Context, Poll};
 
-use eddy_timer::AtomicWaker;
+use eddy_wake::AtomicWaker;
 
-use crate::loom::{Arc, Mutex, lock};
+use crate::loom::sync::{Arc, Mutex, lock};
 use crate::reactor::Handle;
 
 /// Something that names one or more socket addresses: an address, an `(ip, port)` pair, or
@@ -189,7 +189,9 @@ mod loom_tests {
     use loom::thread;
 
     use super::Answer;
-    use crate::loom::{Arc, Ordering, counting_waker};
+    use crate::loom::counting_waker;
+    use crate::loom::sync::Arc;
+    use crate::loom::sync::atomic::Ordering;
 
     /// The blocking job delivers the lookup's result while the task polls for it: the poll
     /// returns it, or the task is woken and its next poll does (shown to fail when the

@@ -42,7 +42,6 @@
 mod accept;
 mod addr;
 mod async_fd;
-mod coop;
 mod io_util;
 mod loom;
 mod reactor;
@@ -54,7 +53,6 @@ mod unix;
 
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use async_fd::Async;
-pub use coop::{BudgetHook, set_budget_hook};
 pub use reactor::{BlockingSpawner, EnterGuard, Handle, IoMetrics, Reactor, Ready};
 pub use tcp::{
     Incoming, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, TcpListener, TcpStream,

@@ -8,10 +8,10 @@ use std::task::{Context, Poll, ready};
 
 use eddy_selector::{Interest, Token};
 
-use crate::coop;
-use crate::loom::{Arc, Mutex, lock};
+use crate::loom::sync::{Arc, Mutex, lock};
 use crate::reactor::scheduled_io::{Direction, ReadyEvent, ScheduledIo};
 use crate::reactor::{Handle, Ready};
+use eddy_wake::coop;
 
 pub(crate) struct Registration {
     handle: Handle,

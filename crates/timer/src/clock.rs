@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::loom::sync::{Arc, Mutex};
+use crate::loom::sync::{Arc, Mutex, lock};
 
 /// A source of monotonic time for the time driver.
 ///
@@ -95,11 +95,6 @@ impl fmt::Debug for ManualClock {
             .field("now", &*lock(&self.now))
             .finish()
     }
-}
-
-/// Locks, ignoring poisoning: the guarded value is a plain `Instant`, valid whatever panicked.
-fn lock<T>(m: &Mutex<T>) -> crate::loom::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(all(test, not(eddy_loom)))]

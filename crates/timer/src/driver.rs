@@ -375,7 +375,7 @@ impl Inner {
     /// Locks the state, ignoring poisoning: no code panics while holding the lock except
     /// through an internal-invariant panic, after which the wheel is still consistent.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::loom::sync::lock(&self.state)
     }
 
     /// Reads the clock.

@@ -60,7 +60,6 @@
 //! assert!(matches!(outcome, Err(Elapsed { .. })));
 //! ```
 
-mod atomic_waker;
 mod clock;
 mod driver;
 mod handle;
@@ -72,9 +71,10 @@ mod wheel;
 
 use std::time::{Duration, Instant};
 
-pub use atomic_waker::AtomicWaker;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use driver::{Builder, Driver, TimerMetrics};
+/// The waker slot, from eddy-wake (where it lives, so every crate shares one).
+pub use eddy_wake::AtomicWaker;
 pub use handle::{EnterGuard, Handle, NoDriver};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

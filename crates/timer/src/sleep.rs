@@ -122,8 +122,7 @@ impl Sleep {
                     .as_ref()
                     .expect("Sleep invariant: an armed sleep has a handle");
                 if handle.inner.poll_key(key, cx.waker()) {
-                    self.state = State::Done;
-                    Poll::Ready(())
+                    self.fired(cx)
                 } else {
                     Poll::Pending
                 }
@@ -138,13 +137,19 @@ impl Sleep {
                         self.state = State::Armed(key);
                         Poll::Pending
                     }
-                    Armed::Due => {
-                        self.state = State::Done;
-                        Poll::Ready(())
-                    }
+                    Armed::Due => self.fired(cx),
                 }
             }
         }
+    }
+
+    /// The timer fired: the sleep is done, and completing it spends one unit of the task's
+    /// cooperative budget (eddy-wake's `coop`), as a ready socket operation does. With the
+    /// budget spent it yields once instead (the task is woken, and the next poll completes),
+    /// so a loop of already-due sleeps cannot starve the other tasks of its thread.
+    fn fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.state = State::Done;
+        eddy_wake::coop::poll_proceed(cx)
     }
 }
 

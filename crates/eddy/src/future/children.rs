@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::loom::{Mutex, lock};
+use crate::loom::sync::{Mutex, lock};
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests;

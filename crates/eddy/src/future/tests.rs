@@ -1,4 +1,4 @@
-use crate::loom::{AtomicUsize, Ordering};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
 use std::cell::Cell;
 use std::future::{Future, pending, ready};
 use std::pin::{Pin, pin};

@@ -468,9 +468,6 @@ fn parts(
     eddy_timer::Handle,
     Arc<BlockingPool>,
 )> {
-    // Sockets spend the executor's per-poll budget, so a task whose reads always succeed
-    // still yields to the others on its thread.
-    eddy_net::set_budget_hook(eddy_executor::coop::poll_proceed);
     let mut pool = BlockingPool::builder().thread_name(format!("{}-blocking", builder.thread_name));
     if let Some(max) = builder.max_blocking_threads {
         pool = pool.max_threads(max);

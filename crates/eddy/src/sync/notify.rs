@@ -22,7 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Mutex, lock};
+use crate::loom::sync::{Mutex, lock};
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests;

@@ -52,7 +52,7 @@ use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use crate::loom::{Arc, Mutex, lock};
+use crate::loom::sync::{Arc, Mutex, lock};
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests;

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use eddy_executor::{AbortHandle, JoinError, JoinHandle};
 use eddy_timer::AtomicWaker;
 
-use crate::loom::{Mutex, lock};
+use crate::loom::sync::{Mutex, lock};
 
 /// A set of spawned tasks, awaited in the order they finish. Dropping the set aborts every
 /// task still in it (asyncio's `TaskGroup` cancels its children the same way).
@@ -228,7 +228,9 @@ mod loom_tests {
     use std::task::Context;
 
     use super::Ready;
-    use crate::loom::{Arc, Ordering, counting_waker};
+    use crate::loom::counting_waker;
+    use crate::loom::sync::Arc;
+    use crate::loom::sync::atomic::Ordering;
 
     /// A member finishing while the set looks for finished members: the set either takes
     /// the member's slot now or is woken to take it later.

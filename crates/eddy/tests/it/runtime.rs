@@ -206,6 +206,39 @@ fn entering_a_runtime_lets_plain_threads_create_sockets() {
     drop(listener);
 }
 
+/// A task whose timers are always due still yields: completing a sleep spends the budget
+/// (eddy-wake's `coop`), as a ready socket read does. Regression (issue 20): timer futures
+/// took no part in the budget, so a loop of due sleeps never let a sibling run.
+#[test]
+fn a_loop_of_due_sleeps_still_lets_others_run() {
+    for rt in [Runtime::builder().build().unwrap(), multi(1)] {
+        rt.block_on(async {
+            eddy::spawn(async {
+                let sibling_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let flag = Arc::clone(&sibling_ran);
+                let sibling = eddy::spawn(async move { flag.store(true, Ordering::SeqCst) });
+                let mut sleeps_before_sibling = None;
+                // A deadline in the past: due at once, never a wait for the next tick.
+                let past = std::time::Instant::now() - Duration::from_secs(1);
+                for n in 0..1_000 {
+                    eddy::sleep_until(past).await;
+                    if sleeps_before_sibling.is_none() && sibling_ran.load(Ordering::SeqCst) {
+                        sleeps_before_sibling = Some(n);
+                    }
+                }
+                sibling.await.unwrap();
+                let n = sleeps_before_sibling.expect("the sibling ran during the sleeps");
+                assert!(
+                    n <= usize::from(eddy::executor::coop::BUDGET),
+                    "the sibling waited for {n} sleeps"
+                );
+            })
+            .await
+            .unwrap();
+        });
+    }
+}
+
 /// A task whose reads always succeed still yields: eddy-net spends the executor's budget,
 /// so a sibling on the same thread runs long before the reader drains its socket.
 #[test]

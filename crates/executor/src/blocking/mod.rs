@@ -30,10 +30,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::loom::channel::{self, Receiver, RecvTimeoutError, Sender};
+use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::task::{
     Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo, TaskState,
 };
+use std::sync::PoisonError;
 
 /// Default cap on pool threads.
 pub const DEFAULT_MAX_THREADS: usize = 512;
@@ -225,12 +227,12 @@ impl BlockingPool {
 
     /// Threads alive now (busy or idle).
     pub fn threads(&self) -> usize {
-        self.inner.counters.lock().unwrap().threads
+        lock(&self.inner.counters).threads
     }
 
     /// Threads busy and idle, and jobs waiting for a thread.
     pub fn metrics(&self) -> BlockingMetrics {
-        let c = self.inner.counters.lock().unwrap();
+        let c = lock(&self.inner.counters);
         BlockingMetrics {
             busy: c.threads.saturating_sub(c.idle),
             idle: c.idle,
@@ -250,7 +252,7 @@ impl BlockingPool {
     pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
         let deadline = Instant::now().checked_add(timeout);
         let threads = {
-            let mut c = self.inner.counters.lock().unwrap();
+            let mut c = lock(&self.inner.counters);
             if c.shutdown {
                 return ShutdownReport {
                     still_running: Vec::new(),
@@ -276,12 +278,25 @@ impl BlockingPool {
         for _ in 0..threads {
             let _ = self.inner.tx.send(None);
         }
-        let mut c = self.inner.counters.lock().unwrap();
+        let mut c = lock(&self.inner.counters);
         while c.threads > 0 {
             match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
                 Some(left) if left.is_zero() => break,
-                Some(left) => c = self.inner.exited.wait_timeout(c, left).unwrap().0,
-                None => c = self.inner.exited.wait(c).unwrap(),
+                Some(left) => {
+                    c = self
+                        .inner
+                        .exited
+                        .wait_timeout(c, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => {
+                    c = self
+                        .inner
+                        .exited
+                        .wait(c)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
             }
         }
         drop(c);
@@ -317,7 +332,7 @@ impl Inner {
     fn submit(this: &Arc<Self>, task: Notified) {
         let inner = &**this;
         let start = {
-            let mut c = inner.counters.lock().unwrap();
+            let mut c = lock(&inner.counters);
             if c.shutdown {
                 // Only possible for a re-schedule racing shutdown; shutdown cancels it.
                 drop(c);
@@ -347,13 +362,13 @@ impl Inner {
         if spawned.is_err() {
             // The job stays queued for the next thread to start (next submit) or an
             // existing one to pick up.
-            this.counters.lock().unwrap().threads -= 1;
+            lock(&this.counters).threads -= 1;
             this.exited.notify_all();
         }
     }
 
     fn run_worker(&self) {
-        let mut c = self.counters.lock().unwrap();
+        let mut c = lock(&self.counters);
         loop {
             if c.shutdown {
                 break;
@@ -361,14 +376,14 @@ impl Inner {
             c.idle += 1;
             drop(c);
             let res = self.rx.recv_timeout(self.keep_alive);
-            c = self.counters.lock().unwrap();
+            c = lock(&self.counters);
             c.idle -= 1;
             match res {
                 Ok(Some(task)) => {
                     c.queued -= 1;
                     drop(c);
                     task.run();
-                    c = self.counters.lock().unwrap();
+                    c = lock(&self.counters);
                 }
                 Ok(None) => {}
                 Err(RecvTimeoutError::Timeout) if c.queued > 0 => {}

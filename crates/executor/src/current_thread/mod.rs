@@ -31,6 +31,7 @@ use crate::coop;
 use crate::debug::{DebugConfig, Monitor};
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
+use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
@@ -341,7 +342,7 @@ impl<P: Park> Drop for CurrentThread<P> {
         }
         self.local.queue.borrow_mut().clear();
         let drained = {
-            let mut inject = shared.inject.lock().unwrap();
+            let mut inject = lock(&shared.inject);
             inject.closed = true;
             std::mem::take(&mut inject.queue)
         };
@@ -398,7 +399,7 @@ impl Shared {
         if self.inject_len.load(Relaxed) == 0 {
             return None;
         }
-        let mut inject = self.inject.lock().unwrap();
+        let mut inject = lock(&self.inject);
         let task = inject.queue.pop_front();
         self.inject_len.store(inject.queue.len(), Relaxed);
         task
@@ -465,7 +466,7 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn schedule_remote(&self, task: Notified) {
-        let mut inject = self.inject.lock().unwrap();
+        let mut inject = lock(&self.inject);
         if inject.closed {
             drop(inject);
             drop(task);

@@ -23,6 +23,7 @@ use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering::SeqCst;
 use crate::loom::sync::atomic::fence;
+use crate::loom::sync::lock;
 
 pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
@@ -61,7 +62,7 @@ impl Idle {
     #[cold]
     #[inline(never)]
     fn pop_sleeper(&self) -> Option<usize> {
-        let mut sleepers = self.sleepers.lock().unwrap();
+        let mut sleepers = lock(&self.sleepers);
         let id = sleepers.pop()?;
         // SeqCst: counters take part in the protocol's total order (module doc).
         self.num_sleeping.fetch_sub(1, SeqCst);
@@ -93,7 +94,7 @@ impl Idle {
     /// The worker registers as a sleeper; the caller must then call `fence_before_recheck`
     /// and look at the queues once more before parking.
     pub(crate) fn register_sleeper(&self, id: usize) {
-        let mut sleepers = self.sleepers.lock().unwrap();
+        let mut sleepers = lock(&self.sleepers);
         sleepers.push(id);
         // SeqCst: precedes the sleeper's fence; pairs with producers' loads after theirs.
         self.num_sleeping.fetch_add(1, SeqCst);
@@ -107,7 +108,7 @@ impl Idle {
     /// Takes `id` off the sleepers if it is still there. `false` when a producer already
     /// popped it (and counted it as searching): the caller is then searching.
     pub(crate) fn unregister_sleeper(&self, id: usize) -> bool {
-        let mut sleepers = self.sleepers.lock().unwrap();
+        let mut sleepers = lock(&self.sleepers);
         if let Some(pos) = sleepers.iter().position(|&w| w == id) {
             sleepers.swap_remove(pos);
             // SeqCst: counters take part in the protocol's total order (module doc).

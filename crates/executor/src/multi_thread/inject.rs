@@ -7,6 +7,7 @@ use super::queue::Overflow;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering::{Acquire, Release};
+use crate::loom::sync::lock;
 use crate::task::Notified;
 
 pub(crate) struct Inject {
@@ -47,7 +48,7 @@ impl Inject {
     /// Queues `task`; after `close` the task is dropped (only its reference: shutdown
     /// cancels the task itself). Returns `false` then.
     pub(crate) fn push(&self, task: Notified) -> bool {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = lock(&self.inner);
         if inner.closed {
             drop(inner);
             drop(task);
@@ -63,7 +64,7 @@ impl Inject {
         if self.is_empty() {
             return None;
         }
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = lock(&self.inner);
         let task = inner.queue.pop_front();
         // Release: pairs with the Acquire load in `is_empty`.
         self.len.store(inner.queue.len(), Release);
@@ -72,7 +73,7 @@ impl Inject {
 
     /// Closes the queue and returns what was in it.
     pub(crate) fn close(&self) -> VecDeque<Notified> {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = lock(&self.inner);
         inner.closed = true;
         // Release: pairs with the Acquire load in `is_empty`.
         self.len.store(0, Release);
@@ -82,7 +83,7 @@ impl Inject {
 
 impl Overflow for Inject {
     fn push_batch(&self, tasks: Vec<Notified>) {
-        let mut inner = self.inner.lock().unwrap();
+        let mut inner = lock(&self.inner);
         if inner.closed {
             drop(inner);
             drop(tasks);

@@ -18,7 +18,9 @@ use std::time::Duration;
 use super::{Park, Unpark};
 use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire};
+use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Condvar, Mutex};
+use std::sync::PoisonError;
 
 const EMPTY: usize = 0;
 const PARKED: usize = 1;
@@ -89,7 +91,7 @@ impl Inner {
         if timeout == Some(Duration::ZERO) {
             return;
         }
-        let mut guard = self.lock.lock().unwrap();
+        let mut guard = lock(&self.lock);
         // AcqRel: pairs with `unpark`'s swap (either order).
         match self.state.compare_exchange(EMPTY, PARKED, AcqRel, Acquire) {
             Ok(_) => {}
@@ -102,13 +104,19 @@ impl Inner {
         }
         match timeout {
             None => loop {
-                guard = self.cvar.wait(guard).unwrap();
+                guard = self
+                    .cvar
+                    .wait(guard)
+                    .unwrap_or_else(PoisonError::into_inner);
                 if self.try_consume() {
                     return;
                 }
             },
             Some(d) => {
-                let (g, _) = self.cvar.wait_timeout(guard, d).unwrap();
+                let (g, _) = self
+                    .cvar
+                    .wait_timeout(guard, d)
+                    .unwrap_or_else(PoisonError::into_inner);
                 drop(g);
                 // Timed out or woken: either way we are done; leave the word EMPTY.
                 // AcqRel: pairs with `unpark`'s swap when a wake raced the timeout.
@@ -124,7 +132,7 @@ impl Inner {
             PARKED => {
                 // Taking the lock orders us after the parker's `EMPTY -> PARKED` and its
                 // entry into `wait`, so the signal cannot fall between them.
-                drop(self.lock.lock().unwrap());
+                drop(lock(&self.lock));
                 self.cvar.notify_one();
             }
             s => panic!("invariant: ThreadParker state is EMPTY, PARKED or NOTIFIED (got {s})"),

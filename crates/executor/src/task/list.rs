@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use crate::debug::Monitor;
 use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Mutex};
 
 use super::id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
@@ -117,7 +118,7 @@ impl OwnedTasks {
         let join = unsafe { JoinHandle::new(raw) };
         // SAFETY: and one for its first Notified; it starts NOTIFIED.
         let notified = unsafe { Notified::from_raw(raw) };
-        let mut inner = self.shard(id).lock().unwrap();
+        let mut inner = lock(self.shard(id));
         if inner.closed {
             drop(inner);
             // The list's reference goes to shutdown, which cancels the future at once.
@@ -142,7 +143,7 @@ impl OwnedTasks {
     /// Takes `task` out of the list. `true` when it was there: the list's reference is the
     /// caller's now.
     pub(crate) fn remove(&self, task: &RawTask) -> bool {
-        let mut inner = self.shard(task.id()).lock().unwrap();
+        let mut inner = lock(self.shard(task.id()));
         // SAFETY: guarded by the list lock, held.
         let index = task.header().index.with(|i| unsafe { *i });
         if index == UNLISTED {
@@ -179,7 +180,7 @@ impl OwnedTasks {
     pub(crate) fn close_and_drain(&self) -> Vec<RawTask> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            let mut inner = shard.lock().unwrap();
+            let mut inner = lock(shard);
             inner.closed = true;
             inner.names.clear();
             out.extend(std::mem::take(&mut inner.tasks).into_iter().map(|ptr| {
@@ -196,27 +197,24 @@ impl OwnedTasks {
 
     /// Number of live tasks; `block_on` futures are not counted (`main_future.rs`).
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap().tasks.len())
-            .sum()
+        self.shards.iter().map(|s| lock(s).tasks.len()).sum()
     }
 
     /// The ids of every live task and running `block_on` future.
     pub(crate) fn ids(&self) -> Vec<TaskId> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            let inner = shard.lock().unwrap();
+            let inner = lock(shard);
             // SAFETY: every task in the list is alive (the list holds a reference).
             out.extend(inner.tasks.iter().map(|ptr| unsafe { ptr.as_ref() }.id));
         }
-        out.extend(self.mains.lock().unwrap().iter().map(|m| m.id));
+        out.extend(lock(&self.mains).iter().map(|m| m.id));
         out
     }
 
     /// Tasks ever spawned here (`block_on` futures are not spawned).
     pub(crate) fn spawned(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().unwrap().spawned).sum()
+        self.shards.iter().map(|s| lock(s).spawned).sum()
     }
 
     /// The name of live task `id`, if it has one; a running `block_on` future is "main".
@@ -229,7 +227,7 @@ impl OwnedTasks {
             .get(&id)
             .map(|n| n.to_string());
         named.or_else(|| {
-            let mains = self.mains.lock().unwrap();
+            let mains = lock(&self.mains);
             mains
                 .iter()
                 .any(|m| m.id == id)
@@ -249,7 +247,7 @@ impl OwnedTasks {
         let now = super::clock::coarse_now_ns();
         let mut out = Vec::new();
         for shard in &self.shards {
-            let inner = shard.lock().unwrap();
+            let inner = lock(shard);
             out.reserve(inner.tasks.len());
             for &ptr in &inner.tasks {
                 // SAFETY: every task in the list is alive (the list holds a reference).
@@ -257,7 +255,7 @@ impl OwnedTasks {
                 out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
             }
         }
-        let mains = self.mains.lock().unwrap();
+        let mains = lock(&self.mains);
         out.extend(mains.iter().map(|m| m.info(&slow, now, busy.as_ref())));
         out
     }

@@ -34,6 +34,7 @@ use crate::debug::{Monitor, Observed};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
+use crate::loom::sync::lock;
 
 use super::id::{PollingGuard, TaskId, TaskInfo, TaskState, current_task_id};
 use super::list::OwnedTasks;
@@ -112,7 +113,7 @@ impl OwnedTasks {
     /// Lists the future of a `block_on` called at `location` until the guard drops.
     pub(crate) fn enter_main(&self, location: &'static Location<'static>) -> MainGuard<'_> {
         let task = Arc::new(MainTask::new(location));
-        self.mains.lock().unwrap().push(task.clone());
+        lock(&self.mains).push(task.clone());
         MainGuard { list: self, task }
     }
 }

@@ -8,7 +8,9 @@ use loom::thread;
 use super::Ready;
 use super::registry::Registry;
 use super::scheduled_io::{Direction, ScheduledIo};
-use crate::loom::{Arc, Mutex, Ordering, counting_waker, lock};
+use crate::loom::counting_waker;
+use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::{Arc, Mutex, lock};
 
 fn deliver(io: &ScheduledIo, ready: Ready) {
     let mut wake = Vec::new();

@@ -32,7 +32,8 @@ pub use ready::Ready;
 use registry::Registry;
 use scheduled_io::ScheduledIo;
 
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering, fence, lock};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use crate::loom::sync::{Arc, Mutex, lock};
 
 /// Runs a blocking job (a DNS lookup) somewhere it may block, such as a thread pool's
 /// thread. An error means the job was not started (and was dropped).

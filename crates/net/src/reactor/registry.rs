@@ -9,7 +9,7 @@
 use eddy_selector::Token;
 
 use super::scheduled_io::ScheduledIo;
-use crate::loom::Arc;
+use crate::loom::sync::Arc;
 
 /// Low bits of a token: the slot index. 32 bits on 64-bit targets (4 billion resources),
 /// 20 on 32-bit ones (a million).

@@ -29,10 +29,11 @@
 
 use std::task::{Context, Poll, Waker};
 
-use eddy_timer::AtomicWaker;
+use eddy_wake::AtomicWaker;
 
 use super::ready::Ready;
-use crate::loom::{AtomicUsize, Mutex, Ordering, lock};
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::{Mutex, lock};
 
 /// What a resource observed when it found readiness: the bits and the tick they came with.
 #[derive(Copy, Clone, Debug)]

@@ -6,7 +6,7 @@ use std::ptr;
 use std::time::Duration;
 
 use super::{RawEvents, cvt, explain, timespec};
-use crate::loom::{AtomicBool, Ordering};
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::{Event, Interest, Token};
 
 #[derive(Debug)]

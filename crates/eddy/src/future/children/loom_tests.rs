@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 use loom::thread;
 
 use super::Children;
-use crate::loom::{Arc, AtomicBool, Ordering, counting_waker};
+use crate::loom::counting_waker;
+use crate::loom::sync::Arc;
+use crate::loom::sync::atomic::{AtomicBool, Ordering};
 
 /// The parent's second poll (with a new waker, as after the task moved) races a child's
 /// wake from another thread: the child is polled to completion in that poll, or the new

@@ -25,7 +25,7 @@
 use std::fmt;
 use std::task::Waker;
 
-use crate::loom::cell::RawCell;
+use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 
@@ -51,7 +51,7 @@ const WAKING: usize = 0b10;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::task::{Context, Poll, Waker};
 ///
-/// use eddy_timer::AtomicWaker;
+/// use eddy_wake::AtomicWaker;
 ///
 /// struct Flag {
 ///     set: AtomicBool,
@@ -81,11 +81,11 @@ pub struct AtomicWaker {
     /// `WAITING`, `REGISTERING`, `WAKING` or `REGISTERING | WAKING`; see the module docs.
     state: AtomicUsize,
     /// The registered waker. Accessed only by the thread that owns it through `state`.
-    waker: RawCell<Option<Waker>>,
+    waker: TrackedCell<Option<Waker>>,
 }
 
-// SAFETY: the only non-thread-safe field is the `RawCell` (an unsafe cell), and the `state` protocol gives
-// one thread at a time exclusive access to it (module docs). `Waker` is `Send + Sync`, so
+// SAFETY: the only non-thread-safe field is the `TrackedCell` (an unsafe cell), and the
+// `state` protocol gives one thread at a time exclusive access to it (module docs). `Waker` is `Send + Sync`, so
 // moving the stored waker between threads is sound.
 unsafe impl Send for AtomicWaker {}
 // SAFETY: as for `Send`: every access to the cell through `&self` first wins ownership of the
@@ -98,7 +98,7 @@ impl AtomicWaker {
     pub const fn new() -> Self {
         Self {
             state: AtomicUsize::new(WAITING),
-            waker: RawCell::new(None),
+            waker: TrackedCell::new(None),
         }
     }
 
@@ -107,7 +107,7 @@ impl AtomicWaker {
     pub fn new() -> Self {
         Self {
             state: AtomicUsize::new(WAITING),
-            waker: RawCell::new(None),
+            waker: TrackedCell::new(None),
         }
     }
 

@@ -5,6 +5,10 @@
 //! the thread. Each task poll gets a budget of [`BUDGET`] units; leaf futures spend one per
 //! ready operation through [`poll_proceed`], and once it is spent they return `Pending`
 //! after waking their task, which goes to the back of the run queue.
+//!
+//! The budget is a thread-local, so a leaf future needs no handle to its scheduler: eddy-net
+//! and eddy-timer call [`poll_proceed`] directly, and outside [`budgeted`] (a future polled
+//! by some other executor) every operation proceeds.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -26,8 +30,9 @@ loom::thread_local! {
     static REMAINING: Cell<Option<u8>> = Cell::new(None);
 }
 
-/// Runs `f` (one task poll) with a fresh budget, restoring the previous one afterwards.
-pub(crate) fn budgeted<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f` (one task poll) with a fresh budget, restoring the previous one afterwards. For
+/// schedulers: each task poll, and each poll of a `block_on` future, runs inside one.
+pub fn budgeted<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u8>);
     impl Drop for Restore {
         fn drop(&mut self) {
