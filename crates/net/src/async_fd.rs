@@ -54,6 +54,40 @@ pub struct Async<T: AsFd> {
     io: Option<T>,
 }
 
+/// Writes the single-waiter poll methods of one direction, which differ only in it: the one
+/// that lends `op` a `&T`, with the doc given, and its `&mut T` twin.
+macro_rules! poll_with {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident, $name_mut:ident, $direction:expr;
+    )+) => {$(
+        $(#[$doc])*
+        pub fn $name<R>(
+            &self,
+            cx: &mut Context<'_>,
+            mut op: impl FnMut(&T) -> io::Result<R>,
+        ) -> Poll<io::Result<R>> {
+            self.registration
+                .poll_io(cx, $direction, || op(self.get_ref()))
+        }
+
+        #[doc = concat!(
+            "Like [`", stringify!($name), "`](Async::", stringify!($name), "), with `&mut T`."
+        )]
+        pub fn $name_mut<R>(
+            &mut self,
+            cx: &mut Context<'_>,
+            mut op: impl FnMut(&mut T) -> io::Result<R>,
+        ) -> Poll<io::Result<R>> {
+            let Async { registration, io } = self;
+            let io = io
+                .as_mut()
+                .expect("invariant: `io` is present until `into_inner`");
+            registration.poll_io(cx, $direction, || op(io))
+        }
+    )+};
+}
+
 impl<T: AsFd> Async<T> {
     /// Registers `io` with the reactor entered on this thread, for reads and writes.
     ///
@@ -178,52 +212,14 @@ impl<T: AsFd> Async<T> {
             .await
     }
 
-    /// Polls for readability on the single-reader path, running `op` until it does not
-    /// return `WouldBlock`. Only one task at a time may use the read path.
-    pub fn poll_read_with<R>(
-        &self,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Read, || op(self.get_ref()))
-    }
+    poll_with! {
+        /// Polls for readability on the single-reader path, running `op` until it does not
+        /// return `WouldBlock`. Only one task at a time may use the read path.
+        poll_read_with, poll_read_with_mut, Direction::Read;
 
-    /// Polls for writability on the single-writer path, running `op` until it does not
-    /// return `WouldBlock`. Only one task at a time may use the write path.
-    pub fn poll_write_with<R>(
-        &self,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        self.registration
-            .poll_io(cx, Direction::Write, || op(self.get_ref()))
-    }
-
-    /// Like [`poll_read_with`](Async::poll_read_with), with `&mut T`.
-    pub fn poll_read_with_mut<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&mut T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        let Async { registration, io } = self;
-        let io = io
-            .as_mut()
-            .expect("invariant: `io` is present until `into_inner`");
-        registration.poll_io(cx, Direction::Read, || op(io))
-    }
-
-    /// Like [`poll_write_with`](Async::poll_write_with), with `&mut T`.
-    pub fn poll_write_with_mut<R>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut op: impl FnMut(&mut T) -> io::Result<R>,
-    ) -> Poll<io::Result<R>> {
-        let Async { registration, io } = self;
-        let io = io
-            .as_mut()
-            .expect("invariant: `io` is present until `into_inner`");
-        registration.poll_io(cx, Direction::Write, || op(io))
+        /// Polls for writability on the single-writer path, running `op` until it does not
+        /// return `WouldBlock`. Only one task at a time may use the write path.
+        poll_write_with, poll_write_with_mut, Direction::Write;
     }
 
     pub(crate) fn registration(&self) -> &Registration {

@@ -46,6 +46,8 @@ mod io_util;
 mod loom;
 mod reactor;
 mod registration;
+mod socket;
+mod stream;
 mod sys;
 mod tcp;
 mod udp;

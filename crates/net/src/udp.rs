@@ -2,11 +2,10 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use crate::Async;
 use crate::addr::{ToSocketAddrs, resolve};
 use crate::reactor::Handle;
+use crate::{Async, socket};
 
 /// A UDP socket.
 ///
@@ -131,76 +130,62 @@ impl UdpSocket {
         self.io.read_with(|s| s.peek_from(buf)).await
     }
 
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
+    socket::forward_to_std! {
+        /// The local address.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
 
-    /// The connected peer's address.
-    ///
-    /// # Errors
-    ///
-    /// `NotConnected` if `connect` was not called.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
-    }
+        /// The connected peer's address.
+        ///
+        /// # Errors
+        ///
+        /// `NotConnected` if `connect` was not called.
+        pub fn peer_addr(&self) -> io::Result<SocketAddr>;
 
-    /// Whether `SO_BROADCAST` is on.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        self.io.get_ref().broadcast()
-    }
+        /// Whether `SO_BROADCAST` is on.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn broadcast(&self) -> io::Result<bool>;
 
-    /// Allows sending to broadcast addresses.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_broadcast(on)
-    }
+        /// Allows sending to broadcast addresses.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn set_broadcast(&self, on: bool) -> io::Result<()>;
 
-    /// Whether multicast datagrams sent here loop back to this host (IPv4).
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.io.get_ref().multicast_loop_v4()
-    }
+        /// Whether multicast datagrams sent here loop back to this host (IPv4).
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn multicast_loop_v4(&self) -> io::Result<bool>;
 
-    /// Sets `IP_MULTICAST_LOOP`.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_multicast_loop_v4(on)
-    }
+        /// Sets `IP_MULTICAST_LOOP`.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()>;
 
-    /// Sets `IP_MULTICAST_TTL`.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_multicast_ttl_v4(ttl)
-    }
+        /// Sets `IP_MULTICAST_TTL`.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()>;
 
-    /// Sets `IPV6_MULTICAST_LOOP`.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        self.io.get_ref().set_multicast_loop_v6(on)
+        /// Sets `IPV6_MULTICAST_LOOP`.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()>;
     }
 
     /// Joins an IPv4 multicast group on `interface` (`UNSPECIFIED` for the default).
@@ -239,45 +224,31 @@ impl UdpSocket {
         self.io.get_ref().leave_multicast_v6(&group, interface)
     }
 
-    /// The IP time-to-live.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
-    }
+    socket::forward_to_std! {
+        /// The IP time-to-live.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn ttl(&self) -> io::Result<u32>;
 
-    /// Sets the IP time-to-live.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
-    }
+        /// Sets the IP time-to-live.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn set_ttl(&self, ttl: u32) -> io::Result<()>;
 
-    /// Takes the socket's pending error (`SO_ERROR`), if any.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
+        /// Takes the socket's pending error (`SO_ERROR`), if any.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn take_error(&self) -> io::Result<Option<io::Error>>;
     }
 }
 
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+socket::impl_fd_traits!(UdpSocket);
 
 #[cfg(all(test, not(eddy_loom)))]
 mod tests;

@@ -3,14 +3,14 @@
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::task::{Context, Poll, ready};
 
 use super::TcpStream;
 use crate::accept::Starvation;
 use crate::addr::{ToSocketAddrs, resolve};
 use crate::reactor::Handle;
-use crate::{Async, sys};
+use crate::{Async, socket, sys};
 
 /// A TCP socket server, listening for connections.
 ///
@@ -127,31 +127,27 @@ impl TcpListener {
         Incoming { listener: self }
     }
 
-    /// The local address the listener is bound to.
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockname` error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
+    socket::forward_to_std! {
+        /// The local address the listener is bound to.
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockname` error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
 
-    /// The IP time-to-live of accepted sockets.
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockopt` error.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
-    }
+        /// The IP time-to-live of accepted sockets.
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockopt` error.
+        pub fn ttl(&self) -> io::Result<u32>;
 
-    /// Sets the IP time-to-live.
-    ///
-    /// # Errors
-    ///
-    /// The system's `setsockopt` error.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        /// Sets the IP time-to-live.
+        ///
+        /// # Errors
+        ///
+        /// The system's `setsockopt` error.
+        pub fn set_ttl(&self, ttl: u32) -> io::Result<()>;
     }
 }
 
@@ -183,14 +179,4 @@ impl futures_core::Stream for Incoming<'_> {
     }
 }
 
-impl AsFd for TcpListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+socket::impl_fd_traits!(TcpListener);

@@ -1,19 +1,16 @@
 //! A `TcpStream`'s read and write halves: borrowed (`split`) and owned (`into_split`).
 //!
 //! The halves use the stream's two single-waiter paths, one each, so one task can read
-//! while another writes.
+//! while another writes; their reads and writes are the stream's own (`crate::stream`).
 
 use std::error::Error;
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use super::TcpStream;
-use crate::io_util;
+use crate::stream;
 
 /// The read half of a borrowed [`TcpStream`], from [`TcpStream::split`].
 #[derive(Debug)]
@@ -61,37 +58,21 @@ impl TcpStream {
     }
 }
 
+/// A read half's methods: the stream's reads (`crate::stream`), and its addresses.
 macro_rules! read_half {
-    ($ty:ty, $stream:ident => $get:expr) => {
+    ($ty:ty, $half:ident => $stream:expr) => {
+        stream::stream_methods!($ty; $half => &$stream.io; read);
+        stream::impl_futures_io!(AsyncRead for $ty; $half => &$stream.io);
+
         impl $ty {
-            /// Reads into `buf`; `Ok(0)` is end-of-stream.
-            ///
-            /// # Errors
-            ///
-            /// The socket's error.
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let $stream = &*self;
-                poll_fn(|cx| $get.poll_read_priv(cx, buf)).await
-            }
-
-            /// Reads exactly `buf.len()` bytes.
-            ///
-            /// # Errors
-            ///
-            /// `UnexpectedEof` if the stream ends first, or the socket's error.
-            pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-                let $stream = &*self;
-                io_util::read_exact(|cx, buf| $get.poll_read_priv(cx, buf), buf).await
-            }
-
             /// The peer's address.
             ///
             /// # Errors
             ///
             /// The system's error.
             pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-                let $stream = self;
-                $get.peer_addr()
+                let $half = self;
+                $stream.peer_addr()
             }
 
             /// The local address.
@@ -100,95 +81,28 @@ macro_rules! read_half {
             ///
             /// The system's error.
             pub fn local_addr(&self) -> io::Result<SocketAddr> {
-                let $stream = self;
-                $get.local_addr()
-            }
-        }
-
-        #[cfg(feature = "futures-io")]
-        impl futures_io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $get.poll_read_priv(cx, buf)
-            }
-
-            fn poll_read_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &mut [io::IoSliceMut<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $get.poll_read_vectored_priv(cx, bufs)
+                let $half = self;
+                $stream.local_addr()
             }
         }
     };
 }
 
+/// A write half's methods: the stream's writes (`crate::stream`), and shutting them down.
 macro_rules! write_half {
-    ($ty:ty, $stream:ident => $get:expr) => {
+    ($ty:ty, $half:ident => $stream:expr) => {
+        stream::stream_methods!($ty; $half => &$stream.io; write);
+        stream::impl_futures_io!(AsyncWrite for $ty; $half => &$stream.io);
+
         impl $ty {
-            /// Writes some of `buf`.
-            ///
-            /// # Errors
-            ///
-            /// The socket's error, `BrokenPipe` or `ConnectionReset` when the peer is gone.
-            pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                let $stream = &*self;
-                poll_fn(|cx| $get.poll_write_priv(cx, buf)).await
-            }
-
-            /// Writes all of `buf`.
-            ///
-            /// # Errors
-            ///
-            /// As for `write`, or `WriteZero`.
-            pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-                let $stream = &*self;
-                io_util::write_all(|cx, buf| $get.poll_write_priv(cx, buf), buf).await
-            }
-
             /// Shuts the write direction down: the peer reads end-of-stream.
             ///
             /// # Errors
             ///
             /// The system's error.
             pub fn shutdown(&self) -> io::Result<()> {
-                let $stream = self;
-                $get.shutdown(Shutdown::Write)
-            }
-        }
-
-        #[cfg(feature = "futures-io")]
-        impl futures_io::AsyncWrite for $ty {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $get.poll_write_priv(cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[io::IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                let $stream = &*self;
-                $get.poll_write_vectored_priv(cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                let $stream = &*self;
-                Poll::Ready($get.shutdown(Shutdown::Write))
+                let $half = self;
+                $stream.shutdown(Shutdown::Write)
             }
         }
     };

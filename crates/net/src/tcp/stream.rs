@@ -1,16 +1,13 @@
 //! `TcpStream`: a connected TCP socket whose reads and writes wait instead of blocking.
 
-use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
 use crate::addr::{ToSocketAddrs, domain, resolve, sockaddr};
 use crate::reactor::Handle;
-use crate::{Async, io_util, sys};
+use crate::{Async, socket, stream, sys};
 
 /// A TCP connection.
 ///
@@ -19,7 +16,8 @@ use crate::{Async, io_util, sys};
 /// deregisters it, then closes it.
 #[derive(Debug)]
 pub struct TcpStream {
-    io: Async<std::net::TcpStream>,
+    /// Reached by the halves (`split.rs`), whose reads and writes are the stream's.
+    pub(super) io: Async<std::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -106,46 +104,6 @@ impl TcpStream {
         self.io.into_inner()
     }
 
-    /// Reads into `buf`, waiting until data (or end-of-stream) is there. `Ok(0)` is
-    /// end-of-stream, or an empty `buf` (returned at once, without waiting).
-    ///
-    /// # Errors
-    ///
-    /// The socket's error, for example [`ConnectionReset`](io::ErrorKind::ConnectionReset).
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
-
-    /// Reads exactly `buf.len()` bytes.
-    ///
-    /// # Errors
-    ///
-    /// [`UnexpectedEof`](io::ErrorKind::UnexpectedEof) if the stream ends first, or the
-    /// socket's error.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        io_util::read_exact(|cx, buf| self.poll_read_priv(cx, buf), buf).await
-    }
-
-    /// Writes some of `buf`, waiting until the socket can take data.
-    ///
-    /// # Errors
-    ///
-    /// The socket's error: [`BrokenPipe`](io::ErrorKind::BrokenPipe) or
-    /// [`ConnectionReset`](io::ErrorKind::ConnectionReset) when the peer is gone.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
-    }
-
-    /// Writes all of `buf`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`write`](TcpStream::write); [`WriteZero`](io::ErrorKind::WriteZero) if the
-    /// socket accepts nothing.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        io_util::write_all(|cx, buf| self.poll_write_priv(cx, buf), buf).await
-    }
-
     /// Reads into `buf` without removing the data from the socket, waiting until data (or
     /// end-of-stream) is there. `Ok(0)` is end-of-stream, or an empty `buf` (at once).
     ///
@@ -159,68 +117,42 @@ impl TcpStream {
         self.io.read_with(|s| s.peek(buf)).await
     }
 
-    /// Waits until the socket is readable. Any number of tasks may wait at once.
-    ///
-    /// # Errors
-    ///
-    /// An error if the reactor has shut down.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
-    }
+    socket::forward_to_std! {
+        /// Shuts down the read half, the write half, or both. Shutting down writes sends FIN:
+        /// the peer reads end-of-stream, and can still write back.
+        ///
+        /// # Errors
+        ///
+        /// The system's error, for example `NotConnected`.
+        pub fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 
-    /// Waits until the socket is writable. Any number of tasks may wait at once.
-    ///
-    /// # Errors
-    ///
-    /// An error if the reactor has shut down.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
-    }
+        /// The local address.
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockname` error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
 
-    /// Shuts down the read half, the write half, or both. Shutting down writes sends FIN:
-    /// the peer reads end-of-stream, and can still write back.
-    ///
-    /// # Errors
-    ///
-    /// The system's error, for example `NotConnected`.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
-    }
+        /// The peer's address.
+        ///
+        /// # Errors
+        ///
+        /// `NotConnected` once the peer is gone, or another system error.
+        pub fn peer_addr(&self) -> io::Result<SocketAddr>;
 
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockname` error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
+        /// Whether Nagle's algorithm is off (`TCP_NODELAY`).
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockopt` error.
+        pub fn nodelay(&self) -> io::Result<bool>;
 
-    /// The peer's address.
-    ///
-    /// # Errors
-    ///
-    /// `NotConnected` once the peer is gone, or another system error.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
-    }
-
-    /// Whether Nagle's algorithm is off (`TCP_NODELAY`).
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockopt` error.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.io.get_ref().nodelay()
-    }
-
-    /// Turns Nagle's algorithm off (`true`) or on.
-    ///
-    /// # Errors
-    ///
-    /// The system's `setsockopt` error.
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.io.get_ref().set_nodelay(nodelay)
+        /// Turns Nagle's algorithm off (`true`) or on.
+        ///
+        /// # Errors
+        ///
+        /// The system's `setsockopt` error.
+        pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()>;
     }
 
     /// Whether `SO_KEEPALIVE` is on.
@@ -242,22 +174,20 @@ impl TcpStream {
         sys::set_keepalive(self.io.get_ref(), keepalive)
     }
 
-    /// The IP time-to-live.
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockopt` error.
-    pub fn ttl(&self) -> io::Result<u32> {
-        self.io.get_ref().ttl()
-    }
+    socket::forward_to_std! {
+        /// The IP time-to-live.
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockopt` error.
+        pub fn ttl(&self) -> io::Result<u32>;
 
-    /// Sets the IP time-to-live.
-    ///
-    /// # Errors
-    ///
-    /// The system's `setsockopt` error.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_ttl(ttl)
+        /// Sets the IP time-to-live.
+        ///
+        /// # Errors
+        ///
+        /// The system's `setsockopt` error.
+        pub fn set_ttl(&self, ttl: u32) -> io::Result<()>;
     }
 
     /// `SO_LINGER`: `Some(Duration::ZERO)` makes close send a reset instead of a FIN.
@@ -276,156 +206,24 @@ impl TcpStream {
             .map_err(io::Error::from)
     }
 
-    /// Takes the socket's pending error (`SO_ERROR`), if any.
-    ///
-    /// # Errors
-    ///
-    /// The system's `getsockopt` error.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
-
-    // The shared poll paths, used by the stream itself and by its halves.
-
-    pub(crate) fn poll_read_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        // Nothing to fill, nothing to wait for: `Ok(0)` at once, as std's `read` gives.
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.as_raw_fd();
-        self.io.registration().poll_read_stream(cx, || {
-            sys::recv_stream(fd, &mut [io::IoSliceMut::new(&mut *buf)])
-        })
-    }
-
-    pub(crate) fn poll_read_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if io_util::is_empty(bufs) {
-            return Poll::Ready(Ok(0));
-        }
-        let fd = self.io.as_raw_fd();
-        self.io
-            .registration()
-            .poll_read_stream(cx, || sys::recv_stream(fd, bufs))
-    }
-
-    pub(crate) fn poll_write_priv(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_with(cx, |s| sys::send(s.as_raw_fd(), buf))
-    }
-
-    pub(crate) fn poll_write_vectored_priv(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_with(cx, |s| sys::send_vectored(s.as_raw_fd(), bufs))
+    socket::forward_to_std! {
+        /// Takes the socket's pending error (`SO_ERROR`), if any.
+        ///
+        /// # Errors
+        ///
+        /// The system's `getsockopt` error.
+        pub fn take_error(&self) -> io::Result<Option<io::Error>>;
     }
 }
 
-impl AsFd for TcpStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
+stream::stream_methods!(TcpStream; stream => &stream.io; read, write, readiness);
 
-impl AsRawFd for TcpStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+// Like std's `Read for &TcpStream`: one task may read through a shared reference while
+// another writes through another.
+stream::impl_futures_io!(AsyncRead for TcpStream, &TcpStream; stream => &stream.io);
+stream::impl_futures_io!(AsyncWrite for TcpStream, &TcpStream; stream => &stream.io);
+
+socket::impl_fd_traits!(TcpStream);
 
 #[cfg(all(test, not(eddy_loom)))]
 mod tests;
-
-#[cfg(feature = "futures-io")]
-mod futures_impls {
-    use super::*;
-
-    impl futures_io::AsyncRead for TcpStream {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_read_priv(cx, buf)
-        }
-
-        fn poll_read_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &mut [io::IoSliceMut<'_>],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_read_vectored_priv(cx, bufs)
-        }
-    }
-
-    impl futures_io::AsyncWrite for TcpStream {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_priv(cx, buf)
-        }
-
-        fn poll_write_vectored(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            bufs: &[io::IoSlice<'_>],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_vectored_priv(cx, bufs)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            // TCP has no user-space buffer here: every write went to the kernel.
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(self.shutdown(Shutdown::Write))
-        }
-    }
-
-    /// Like std's `Read for &TcpStream`: one task may read through a shared reference
-    /// while another writes through another.
-    impl futures_io::AsyncRead for &TcpStream {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_read_priv(cx, buf)
-        }
-    }
-
-    impl futures_io::AsyncWrite for &TcpStream {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.poll_write_priv(cx, buf)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(self.shutdown(Shutdown::Write))
-        }
-    }
-}

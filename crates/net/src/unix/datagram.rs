@@ -1,12 +1,11 @@
 //! `UnixDatagram`: Unix-domain datagram sockets.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::Async;
 use crate::reactor::Handle;
+use crate::{Async, socket};
 
 /// A Unix-domain datagram socket. Every method takes `&self`; many tasks may use it at once.
 #[derive(Debug)]
@@ -83,13 +82,13 @@ impl UnixDatagram {
         self.io.into_inner()
     }
 
-    /// Sets the default peer.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()> {
-        self.io.get_ref().connect(path)
+    socket::forward_to_std! {
+        /// Sets the default peer.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn connect(&self, path: impl AsRef<Path>) -> io::Result<()>;
     }
 
     /// Sends `buf` to the connected peer.
@@ -129,33 +128,21 @@ impl UnixDatagram {
         self.io.read_with(|s| s.recv_from(buf)).await
     }
 
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
+    socket::forward_to_std! {
+        /// The local address.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
 
-    /// The connected peer's address.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
+        /// The connected peer's address.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn peer_addr(&self) -> io::Result<SocketAddr>;
     }
 }
 
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+socket::impl_fd_traits!(UnixDatagram);

@@ -2,15 +2,14 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll, ready};
 
 use super::UnixStream;
-use crate::Async;
 use crate::accept::Starvation;
 use crate::reactor::Handle;
+use crate::{Async, socket};
 
 /// A Unix-domain stream socket server.
 ///
@@ -91,24 +90,14 @@ impl UnixListener {
         Poll::Ready(UnixStream::from_accepted(stream, registration.handle()).map(|s| (s, peer)))
     }
 
-    /// The address the listener is bound to.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
+    socket::forward_to_std! {
+        /// The address the listener is bound to.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
     }
 }
 
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+socket::impl_fd_traits!(UnixListener);

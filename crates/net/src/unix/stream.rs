@@ -1,16 +1,13 @@
 //! `UnixStream`: a connected Unix-domain stream socket.
 
-use std::future::poll_fn;
-use std::io::{self, Read};
+use std::io;
 use std::net::Shutdown;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use crate::reactor::Handle;
-use crate::{Async, io_util, sys};
+use crate::{Async, socket, stream, sys};
 
 /// A Unix-domain stream connection. Writes never raise `SIGPIPE`.
 #[derive(Debug)]
@@ -93,176 +90,49 @@ impl UnixStream {
         self.io.into_inner()
     }
 
-    /// Reads into `buf`, waiting until data (or end-of-stream) is there. `Ok(0)` is
-    /// end-of-stream, or an empty `buf` (returned at once, without waiting).
-    ///
-    /// A read may return fewer bytes than are queued: the kernel ends it at a message that
-    /// carries file descriptors or credentials, and at an out-of-band mark. The next read
-    /// returns the rest at once (eddy waits for the next edge only after the kernel said
-    /// `WouldBlock`).
-    ///
-    /// # Errors
-    ///
-    /// The socket's error.
-    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_read_priv(cx, buf)).await
-    }
+    socket::forward_to_std! {
+        /// Shuts down the read half, the write half, or both.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 
-    /// Reads exactly `buf.len()` bytes.
-    ///
-    /// # Errors
-    ///
-    /// `UnexpectedEof` if the stream ends first, or the socket's error.
-    pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        io_util::read_exact(|cx, buf| self.poll_read_priv(cx, buf), buf).await
-    }
+        /// The local address.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn local_addr(&self) -> io::Result<SocketAddr>;
 
-    /// Writes some of `buf`.
-    ///
-    /// # Errors
-    ///
-    /// The socket's error; `BrokenPipe` when the peer is gone.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_priv(cx, buf)).await
-    }
+        /// The peer's address.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn peer_addr(&self) -> io::Result<SocketAddr>;
 
-    /// Writes all of `buf`.
-    ///
-    /// # Errors
-    ///
-    /// As for `write`, or `WriteZero`.
-    pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        io_util::write_all(|cx, buf| self.poll_write_priv(cx, buf), buf).await
-    }
-
-    /// Waits until the socket is readable; any number of tasks may wait.
-    ///
-    /// # Errors
-    ///
-    /// An error if the reactor has shut down.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
-    }
-
-    /// Waits until the socket is writable; any number of tasks may wait.
-    ///
-    /// # Errors
-    ///
-    /// An error if the reactor has shut down.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
-    }
-
-    /// Shuts down the read half, the write half, or both.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
-    }
-
-    /// The local address.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().local_addr()
-    }
-
-    /// The peer's address.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.io.get_ref().peer_addr()
-    }
-
-    /// Takes the socket's pending error, if any.
-    ///
-    /// # Errors
-    ///
-    /// The system's error.
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
-
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        // The plain rule, readiness cleared only on `WouldBlock`: a Unix stream has no count
-        // of what is left, and its reads end short of what is queued (docs/net.md).
-        self.io.poll_read_with(cx, |mut s| s.read(buf))
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_with(cx, |s| sys::send(s.as_raw_fd(), buf))
+        /// Takes the socket's pending error, if any.
+        ///
+        /// # Errors
+        ///
+        /// The system's error.
+        pub fn take_error(&self) -> io::Result<Option<io::Error>>;
     }
 }
 
-impl AsFd for UnixStream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.as_fd()
-    }
+stream::stream_methods! {
+    UnixStream; stream => &stream.io;
+    /// A read may return fewer bytes than are queued: the kernel ends it at a message
+    /// that carries file descriptors or credentials, and at an out-of-band mark. The next
+    /// read returns the rest at once (eddy waits for the next edge only after the kernel
+    /// said `WouldBlock`).
+    read,
+    write,
+    readiness,
 }
 
-impl AsRawFd for UnixStream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
+stream::impl_futures_io!(AsyncRead for UnixStream; stream => &stream.io);
+stream::impl_futures_io!(AsyncWrite for UnixStream; stream => &stream.io);
 
-#[cfg(feature = "futures-io")]
-impl futures_io::AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_read_priv(cx, buf)
-    }
-
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [io::IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        if io_util::is_empty(bufs) {
-            return Poll::Ready(Ok(0));
-        }
-        // std's `read_vectored` passes at most `IOV_MAX` buffers, so more is a short read.
-        self.io.poll_read_with(cx, |mut s| s.read_vectored(bufs))
-    }
-}
-
-#[cfg(feature = "futures-io")]
-impl futures_io::AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_with(cx, |s| sys::send_vectored(s.as_raw_fd(), bufs))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+socket::impl_fd_traits!(UnixStream);

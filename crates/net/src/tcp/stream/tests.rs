@@ -48,7 +48,7 @@ fn turn_until_readable(reactor: &mut Reactor, stream: &TcpStream) {
 }
 
 fn poll_read(stream: &TcpStream, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-    stream.poll_read_priv(&mut Context::from_waker(Waker::noop()), buf)
+    crate::stream::poll_read(&stream.io, &mut Context::from_waker(Waker::noop()), buf)
 }
 
 /// Turns `TCP_INQ` off on `stream`, as on a kernel without it: reads carry no count.
