@@ -285,38 +285,6 @@ fn parse_signal(v: &str) -> Result<Option<libc::c_int>, ()> {
     Ok(Some(signal))
 }
 
-/// Reports a blocking call eddy can see (a `block_on` inside a task) in debug mode.
-#[track_caller]
-pub(crate) fn report_blocking_call(what: &str) {
-    let Some(handle) = crate::runtime::Handle::try_current().ok() else {
-        return;
-    };
-    if !handle.debug_enabled() {
-        return;
-    }
-    let at = std::panic::Location::caller();
-    let task = eddy_executor::current_task_id().map_or_else(
-        || "outside any task".to_owned(),
-        |id| {
-            let info = handle.tasks().into_iter().find(|t| t.id == id);
-            match info {
-                Some(TaskInfo {
-                    name: Some(name),
-                    location,
-                    ..
-                }) => format!("inside task {id} \"{name}\" (spawned at {location})"),
-                Some(info) => format!("inside task {id} (spawned at {})", info.location),
-                None => format!("inside task {id}"),
-            }
-        },
-    );
-    eprintln!(
-        "eddy debug: blocking call: {what} at {at} {task} on thread {}; it would stall every \
-         task on this thread",
-        std::thread::current().name().unwrap_or("<unnamed>")
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::parse_signal;

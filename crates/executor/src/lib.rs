@@ -22,6 +22,7 @@
 //!
 //! Design notes, the task layout and what loom and Miri check: `docs/executor.md`.
 
+mod inject;
 mod loom;
 
 pub mod blocking;
@@ -30,19 +31,21 @@ pub mod debug;
 pub mod metrics;
 pub mod multi_thread;
 pub mod park;
+mod scheduler;
 mod task;
 
 pub use blocking::BlockingPool;
-pub use current_thread::CurrentThread;
+pub use current_thread::{CurrentThread, CurrentThreadBuilder};
 pub use debug::{DebugConfig, SlowPoll};
 /// The cooperative budget and `yield_now`, from eddy-wake (where the socket and timer
 /// crates reach the budget without knowing the executor).
 pub use eddy_wake::coop;
 pub use eddy_wake::coop::yield_now;
 pub use metrics::{SchedulerMetrics, WorkerMetrics};
-pub use multi_thread::{MultiThread, MultiThreadBuilder};
+pub use multi_thread::{MultiThread, MultiThreadBuilder, WorkerHooks};
 pub use park::{Park, ThreadParker, Unpark};
+pub use scheduler::{Scheduler, Spawner};
 pub use task::{
-    AbortHandle, AbortOnDrop, Builder, JoinError, JoinHandle, TaskId, TaskInfo, TaskState,
+    AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskBuilder, TaskId, TaskInfo, TaskState,
     current_task_id,
 };

@@ -3,13 +3,17 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use eddy_executor::debug::SlowPollHook;
-use eddy_executor::{CurrentThread, DebugConfig, MultiThread, SlowPoll};
+use eddy_executor::{
+    BlockingPool, CurrentThread, DebugConfig, MultiThread, Scheduler, SlowPoll, Spawner,
+    WorkerHooks,
+};
 
-use super::{EnterGuard, Flavor, Handle, Inner, Runtime, Scheduler, Spawner, context, parts};
+use super::driver::Driver;
+use super::{EnterGuard, Flavor, Handle, Inner, Runtime, context};
 
 type Hook = Arc<dyn Fn() + Send + Sync>;
 
@@ -162,46 +166,31 @@ impl Builder {
                 None => config,
             }
         });
-        let handle = Handle {
+        let flavor = self.flavor;
+        let debug_enabled = settings.enabled;
+        // The handle is made from the scheduler's spawner, once it exists, and before any
+        // worker starts: each worker enters it in its start hook.
+        let make_handle = move |spawner: Spawner| Handle {
             inner: Arc::new(Inner {
-                spawner: OnceLock::new(),
+                spawner,
                 net,
                 timer,
                 blocking,
-                flavor: self.flavor,
-                debug: settings.enabled,
+                flavor,
+                debug: debug_enabled,
             }),
         };
-        let scheduler = match self.flavor {
+        let (scheduler, handle) = match self.flavor {
             Flavor::CurrentThread => {
-                let rt = CurrentThread::with_driver_and_debug(driver, debug);
-                let _ = handle
-                    .inner
-                    .spawner
-                    .set(Spawner::CurrentThread(rt.handle()));
-                Scheduler::CurrentThread(rt)
+                let mut rt = CurrentThread::builder();
+                if let Some(config) = debug {
+                    rt = rt.debug(config);
+                }
+                let rt = rt.build_with_driver(driver);
+                let handle = make_handle(rt.handle().into());
+                (Scheduler::CurrentThread(rt), handle)
             }
             Flavor::MultiThread => {
-                let start = {
-                    let (handle, user) = (handle.clone(), self.on_thread_start.clone());
-                    move || {
-                        context::Driving::worker();
-                        let guard = handle.enter();
-                        WORKER_CONTEXT.with(|c| *c.borrow_mut() = Some(guard));
-                        if let Some(hook) = &user {
-                            hook();
-                        }
-                    }
-                };
-                let stop = {
-                    let user = self.on_thread_stop.clone();
-                    move || {
-                        if let Some(hook) = &user {
-                            hook();
-                        }
-                        let _ = WORKER_CONTEXT.try_with(|c| c.borrow_mut().take());
-                    }
-                };
                 let mut workers = MultiThread::builder().thread_name(self.thread_name.clone());
                 if let Some(n) = self.worker_threads {
                     workers = workers.worker_threads(n);
@@ -209,12 +198,16 @@ impl Builder {
                 if let Some(config) = debug {
                     workers = workers.debug(config);
                 }
-                let rt = workers
-                    .on_thread_start(start)
-                    .on_thread_stop(stop)
-                    .build_with_driver(driver);
-                let _ = handle.inner.spawner.set(Spawner::MultiThread(rt.handle()));
-                Scheduler::MultiThread(rt)
+                let (user_start, user_stop) =
+                    (self.on_thread_start.clone(), self.on_thread_stop.clone());
+                let mut made = None;
+                let rt = workers.build_with_driver_and_hooks(driver, |scheduler| {
+                    let handle = make_handle(scheduler.clone().into());
+                    made = Some(handle.clone());
+                    worker_hooks(handle, user_start, user_stop)
+                });
+                let handle = made.expect("invariant: the hooks are made before build returns");
+                (Scheduler::MultiThread(rt), handle)
             }
         };
         let runtime = Runtime {
@@ -230,6 +223,32 @@ impl Builder {
     }
 }
 
+/// What each multi-thread worker runs first and last: it enters the runtime (so sockets,
+/// timers and `eddy::spawn` find it there) and is marked as driving it, then the user's
+/// hooks.
+fn worker_hooks(
+    handle: Handle,
+    user_start: Option<Arc<dyn Fn() + Send + Sync>>,
+    user_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+) -> WorkerHooks {
+    WorkerHooks::new(
+        move || {
+            context::Driving::worker();
+            let guard = handle.enter();
+            WORKER_CONTEXT.with(|c| *c.borrow_mut() = Some(guard));
+            if let Some(hook) = &user_start {
+                hook();
+            }
+        },
+        move || {
+            if let Some(hook) = &user_stop {
+                hook();
+            }
+            let _ = WORKER_CONTEXT.try_with(|c| c.borrow_mut().take());
+        },
+    )
+}
+
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
@@ -242,4 +261,31 @@ impl fmt::Debug for Builder {
             .field("slow_poll_threshold", &self.slow_poll_threshold)
             .finish_non_exhaustive()
     }
+}
+
+/// Builds the pieces every flavour shares, in the order they depend on each other.
+fn parts(
+    builder: &Builder,
+) -> io::Result<(
+    Driver,
+    eddy_net::Handle,
+    eddy_timer::Handle,
+    Arc<BlockingPool>,
+)> {
+    let mut pool = BlockingPool::builder().thread_name(format!("{}-blocking", builder.thread_name));
+    if let Some(max) = builder.max_blocking_threads {
+        pool = pool.max_threads(max);
+    }
+    let blocking = Arc::new(pool.build());
+    let dns_pool = Arc::clone(&blocking);
+    // DNS lookups for sockets run on the runtime's blocking pool.
+    let reactor = eddy_net::Reactor::with_blocking_spawner(Arc::new(move |job| {
+        drop(dns_pool.spawn_blocking(job));
+        Ok(())
+    }))?;
+    let timers = eddy_timer::Driver::builder()
+        .tick(builder.timer_tick)
+        .build();
+    let (net, timer) = (reactor.handle(), timers.handle());
+    Ok((Driver::new(reactor, timers), net, timer, blocking))
 }

@@ -58,7 +58,7 @@ pub(crate) fn is_driving() -> bool {
 #[track_caller]
 pub(crate) fn refuse_nested(what: &str) {
     if is_driving() {
-        crate::debug::report_blocking_call(what);
+        report_blocking_call(what);
         panic!(
             "eddy: {what} was called from inside a runtime, which would block the thread that \
              runs this runtime's tasks. `.await` the future instead, or run it on a blocking \
@@ -96,4 +96,36 @@ impl Drop for Driving {
     fn drop(&mut self) {
         let _ = DRIVING.try_with(|d| d.set(self.was));
     }
+}
+
+/// Reports a blocking call eddy can see (a `block_on` inside a task) in debug mode.
+#[track_caller]
+fn report_blocking_call(what: &str) {
+    let Some(handle) = Handle::try_current().ok() else {
+        return;
+    };
+    if !handle.debug_enabled() {
+        return;
+    }
+    let at = std::panic::Location::caller();
+    let task = eddy_executor::current_task_id().map_or_else(
+        || "outside any task".to_owned(),
+        |id| {
+            let info = handle.tasks().into_iter().find(|t| t.id == id);
+            match info {
+                Some(eddy_executor::TaskInfo {
+                    name: Some(name),
+                    location,
+                    ..
+                }) => format!("inside task {id} \"{name}\" (spawned at {location})"),
+                Some(info) => format!("inside task {id} (spawned at {})", info.location),
+                None => format!("inside task {id}"),
+            }
+        },
+    );
+    eprintln!(
+        "eddy debug: blocking call: {what} at {at} {task} on thread {}; it would stall every \
+         task on this thread",
+        std::thread::current().name().unwrap_or("<unnamed>")
+    );
 }

@@ -14,11 +14,11 @@ mod dump_signal;
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use eddy_executor::blocking::ShutdownReport;
-use eddy_executor::{BlockingPool, CurrentThread, JoinHandle, MultiThread};
+use eddy_executor::{BlockingPool, JoinHandle, Scheduler, Spawner};
 
 pub use builder::Builder;
 pub(crate) use context::refuse_nested;
@@ -42,13 +42,8 @@ use driver::Driver;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
-    scheduler: Option<Scheduler>,
+    scheduler: Option<Scheduler<Driver>>,
     handle: Handle,
-}
-
-enum Scheduler {
-    CurrentThread(CurrentThread<Driver>),
-    MultiThread(MultiThread),
 }
 
 /// A reference to a [`Runtime`]: spawn onto it, enter it, from any thread.
@@ -58,29 +53,14 @@ pub struct Handle {
 }
 
 struct Inner {
-    /// Set once, right after the scheduler is built. Multi-thread workers enter the
-    /// handle as they start, which is before the scheduler (and so its spawner) exists;
-    /// nothing can spawn until `build` returns, by which time it is set.
-    spawner: OnceLock<Spawner>,
+    /// The scheduler's handle, whichever its flavour.
+    spawner: Spawner,
     net: eddy_net::Handle,
     timer: eddy_timer::Handle,
     blocking: Arc<BlockingPool>,
     flavor: Flavor,
     /// Debug mode is on (`Builder::debug`, `EDDY_DEBUG`).
     debug: bool,
-}
-
-enum Spawner {
-    CurrentThread(eddy_executor::current_thread::Handle),
-    MultiThread(eddy_executor::multi_thread::Handle),
-}
-
-impl Inner {
-    fn spawner(&self) -> &Spawner {
-        self.spawner
-            .get()
-            .expect("invariant: `Builder::build` sets the spawner before it returns the runtime")
-    }
 }
 
 /// Which scheduler a runtime uses.
@@ -122,14 +102,10 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _driving = context::Driving::enter("`Runtime::block_on`");
         let _enter = self.handle.enter();
-        match self
-            .scheduler
+        self.scheduler
             .as_ref()
             .expect("invariant: the scheduler lives until drop")
-        {
-            Scheduler::CurrentThread(rt) => rt.block_on(future),
-            Scheduler::MultiThread(rt) => rt.block_on(future),
-        }
+            .block_on(future)
     }
 
     /// Spawns a task onto this runtime; see [`eddy::spawn`](crate::spawn).
@@ -259,10 +235,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match self.inner.spawner() {
-            Spawner::CurrentThread(h) => h.spawn(future),
-            Spawner::MultiThread(h) => h.spawn(future),
-        }
+        self.inner.spawner.spawn(future)
     }
 
     /// Spawns a named task, whose name shows in task snapshots and debug reports.
@@ -272,11 +245,8 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let builder = eddy_executor::Builder::new().name(name);
-        match self.inner.spawner() {
-            Spawner::CurrentThread(h) => h.spawn_with(builder, future),
-            Spawner::MultiThread(h) => h.spawn_with(builder, future),
-        }
+        let builder = eddy_executor::TaskBuilder::new().name(name);
+        self.inner.spawner.spawn_with(builder, future)
     }
 
     /// Runs `future` on this runtime and blocks the calling thread until it is done —
@@ -334,10 +304,7 @@ impl Handle {
     /// A snapshot of every live task: id, name, spawn location, state, polls, busy time,
     /// age, parent.
     pub fn tasks(&self) -> Vec<eddy_executor::TaskInfo> {
-        match self.inner.spawner() {
-            Spawner::CurrentThread(h) => h.tasks(),
-            Spawner::MultiThread(h) => h.tasks(),
-        }
+        self.inner.spawner.tasks()
     }
 
     /// Every live task, printable as a tree (`Display`); see [`Dump`](crate::debug::Dump).
@@ -365,10 +332,7 @@ impl Handle {
     /// The runtime's counters: scheduler, blocking pool, timers, reactor. Each counter is
     /// kept by the thread that bumps it and summed here, so counting never contends.
     pub fn metrics(&self) -> crate::debug::Metrics {
-        let scheduler = match self.inner.spawner() {
-            Spawner::CurrentThread(h) => h.metrics(),
-            Spawner::MultiThread(h) => h.metrics(),
-        };
+        let scheduler = self.inner.spawner.metrics();
         crate::debug::Metrics {
             scheduler,
             blocking: self.inner.blocking.metrics(),
@@ -457,31 +421,4 @@ fn park_until_ready<F: Future>(future: F) -> F::Output {
         // A spurious return only costs another poll.
         std::thread::park();
     }
-}
-
-/// Builds the pieces every flavour shares, in the order they depend on each other.
-fn parts(
-    builder: &Builder,
-) -> io::Result<(
-    Driver,
-    eddy_net::Handle,
-    eddy_timer::Handle,
-    Arc<BlockingPool>,
-)> {
-    let mut pool = BlockingPool::builder().thread_name(format!("{}-blocking", builder.thread_name));
-    if let Some(max) = builder.max_blocking_threads {
-        pool = pool.max_threads(max);
-    }
-    let blocking = Arc::new(pool.build());
-    let dns_pool = Arc::clone(&blocking);
-    // DNS lookups for sockets run on the runtime's blocking pool.
-    let reactor = eddy_net::Reactor::with_blocking_spawner(Arc::new(move |job| {
-        drop(dns_pool.spawn_blocking(job));
-        Ok(())
-    }))?;
-    let timers = eddy_timer::Driver::builder()
-        .tick(builder.timer_tick)
-        .build();
-    let (net, timer) = (reactor.handle(), timers.handle());
-    Ok((Driver::new(reactor, timers), net, timer, blocking))
 }

@@ -33,7 +33,7 @@ use crate::loom::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Condvar, Mutex};
 use crate::task::{
-    Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo, TaskState,
+    JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo, TaskState,
 };
 use std::sync::PoisonError;
 
@@ -198,12 +198,12 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.spawn_blocking_with(Builder::new(), f)
+        self.spawn_blocking_with(TaskBuilder::new(), f)
     }
 
     /// [`spawn_blocking`](Self::spawn_blocking) with options (a name).
     #[track_caller]
-    pub fn spawn_blocking_with<F, R>(&self, builder: Builder<'_>, f: F) -> JoinHandle<R>
+    pub fn spawn_blocking_with<F, R>(&self, builder: TaskBuilder<'_>, f: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,

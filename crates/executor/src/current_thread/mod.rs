@@ -6,8 +6,9 @@
 //!   owning thread while `block_on` runs (or while the driver dispatches wakers from inside
 //!   `park`) pushes here and needs no unpark: the loop looks at `local` before parking.
 //! - `inject`: a mutex-protected queue for wakes and spawns from anywhere else, followed by
-//!   an unpark of the driver. The pop side checks `inject_len` first to skip the lock; a
-//!   push it misses is covered by the unpark, which the next park consumes.
+//!   an unpark of the driver: the crate's one `Inject` (`inject.rs`), shared with the
+//!   multi-thread scheduler. Its pop checks the length hint first to skip the lock; a push
+//!   it misses is covered by the unpark, which the next park consumes.
 //! - The `block_on` future has its own waker (`MainWaker`): it sets `woken` and unparks.
 //!   It is not a raw task, but is listed in `owned` and watched by debug mode as one, the
 //!   "main" task, while `block_on` runs (`task/main_future.rs`).
@@ -29,13 +30,13 @@ use std::time::Duration;
 
 use crate::coop;
 use crate::debug::{DebugConfig, Monitor};
+use crate::inject::Inject;
+use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
-use crate::loom::sync::lock;
-use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
-use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
+use crate::task::{JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo};
 
 /// Tasks run between two looks at the inject queue first.
 const INJECT_INTERVAL: u32 = 31;
@@ -75,10 +76,7 @@ struct Local {
 struct Shared {
     /// std's `Arc`: debug mode's watchdog looks names up here (it holds no loom state).
     owned: std::sync::Arc<OwnedTasks>,
-    inject: Mutex<Inject>,
-    /// Length of `inject.queue`, to skip the lock when empty (Relaxed: a missed push is
-    /// covered by the unpark that follows it).
-    inject_len: AtomicUsize,
+    inject: Inject,
     /// std's `Arc`: `Waker::from` needs it, and it holds no state loom must see.
     main: std::sync::Arc<MainWaker>,
     unpark: Box<dyn Unpark>,
@@ -90,11 +88,6 @@ struct Shared {
     local_depth: AtomicUsize,
     /// Debug mode's monitor, when on.
     monitor: Option<Monitor>,
-}
-
-struct Inject {
-    queue: VecDeque<Notified>,
-    closed: bool,
 }
 
 /// The waker of the future passed to `block_on`.
@@ -150,7 +143,7 @@ pub struct Handle {
 impl CurrentThread<ThreadParker> {
     /// A runtime with no I/O driver: it parks on a condition variable.
     pub fn new() -> CurrentThread<ThreadParker> {
-        CurrentThread::with_driver(ThreadParker::new())
+        CurrentThread::builder().build()
     }
 }
 
@@ -160,16 +153,47 @@ impl Default for CurrentThread<ThreadParker> {
     }
 }
 
-impl<P: Park> CurrentThread<P> {
-    /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...).
-    pub fn with_driver(driver: P) -> CurrentThread<P> {
-        CurrentThread::with_driver_and_debug(driver, None)
+impl CurrentThread {
+    /// Options for a new runtime, in the same shape as
+    /// [`MultiThread::builder`](crate::MultiThread::builder).
+    pub fn builder() -> CurrentThreadBuilder {
+        CurrentThreadBuilder { debug: None }
+    }
+}
+
+/// Builds a [`CurrentThread`]: debug mode, then the driver it parks in.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentThreadBuilder {
+    debug: Option<DebugConfig>,
+}
+
+impl CurrentThreadBuilder {
+    /// Turns debug mode on: a watchdog reports polls slower than the configured threshold
+    /// while they run, and busy time is sampled per task (`debug/`).
+    pub fn debug(mut self, config: DebugConfig) -> CurrentThreadBuilder {
+        self.debug = Some(config);
+        self
     }
 
-    /// [`with_driver`](Self::with_driver), with debug mode on when `debug` is `Some`: a
-    /// watchdog reports polls slower than its threshold while they run, and busy time is
-    /// sampled per task (`debug.rs`).
-    pub fn with_driver_and_debug(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
+    /// A runtime with no I/O driver: it parks on a condition variable.
+    pub fn build(self) -> CurrentThread<ThreadParker> {
+        self.build_with_driver(ThreadParker::new())
+    }
+
+    /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...).
+    pub fn build_with_driver<P: Park>(self, driver: P) -> CurrentThread<P> {
+        CurrentThread::build(driver, self.debug)
+    }
+}
+
+impl<P: Park> CurrentThread<P> {
+    /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...); the same as
+    /// `CurrentThread::builder().build_with_driver(driver)`.
+    pub fn with_driver(driver: P) -> CurrentThread<P> {
+        CurrentThread::builder().build_with_driver(driver)
+    }
+
+    fn build(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
         let owned = std::sync::Arc::new(OwnedTasks::new(1));
         let monitor = debug.map(|config| {
             let monitor = Monitor::new(config);
@@ -182,11 +206,7 @@ impl<P: Park> CurrentThread<P> {
         });
         let shared = Arc::new(Shared {
             owned,
-            inject: Mutex::new(Inject {
-                queue: VecDeque::new(),
-                closed: false,
-            }),
-            inject_len: AtomicUsize::new(0),
+            inject: Inject::new(),
             main,
             unpark: Box::new(driver.unpark()),
             counters: Counters::new(),
@@ -219,7 +239,7 @@ impl<P: Park> CurrentThread<P> {
         F::Output: Send + 'static,
     {
         self.local
-            .spawn_local_with(Builder::new(), future, Location::caller())
+            .spawn_local_with(TaskBuilder::new(), future, Location::caller())
     }
 
     /// Spawns a task that need not be `Send`; it is polled and dropped on this thread only.
@@ -230,12 +250,12 @@ impl<P: Park> CurrentThread<P> {
         F::Output: 'static,
     {
         self.local
-            .spawn_local_with(Builder::new(), future, Location::caller())
+            .spawn_local_with(TaskBuilder::new(), future, Location::caller())
     }
 
     /// [`spawn_local`](Self::spawn_local) with options.
     #[track_caller]
-    pub fn spawn_local_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_local_with<F>(&self, builder: TaskBuilder<'_>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -341,19 +361,14 @@ impl<P: Park> Drop for CurrentThread<P> {
             task.shutdown();
         }
         self.local.queue.borrow_mut().clear();
-        let drained = {
-            let mut inject = lock(&shared.inject);
-            inject.closed = true;
-            std::mem::take(&mut inject.queue)
-        };
-        drop(drained);
+        drop(shared.inject.close());
     }
 }
 
 impl Local {
     fn spawn_local_with<F>(
         &self,
-        builder: Builder<'_>,
+        builder: TaskBuilder<'_>,
         future: F,
         location: &'static Location<'static>,
     ) -> JoinHandle<F::Output>
@@ -396,13 +411,7 @@ impl Local {
 
 impl Shared {
     fn pop_inject(&self) -> Option<Notified> {
-        if self.inject_len.load(Relaxed) == 0 {
-            return None;
-        }
-        let mut inject = lock(&self.inject);
-        let task = inject.queue.pop_front();
-        self.inject_len.store(inject.queue.len(), Relaxed);
-        task
+        self.inject.pop()
     }
 }
 
@@ -438,7 +447,7 @@ impl Shared {
         let mut m = SchedulerMetrics::from_workers(vec![worker]);
         m.live_tasks = self.owned.len();
         m.spawned = self.owned.spawned();
-        m.inject_depth = self.inject_len.load(Relaxed);
+        m.inject_depth = self.inject.len();
         m.slow_polls = self.monitor.as_ref().map_or(0, Monitor::slow_polls);
         m
     }
@@ -466,15 +475,10 @@ impl Shared {
     #[cold]
     #[inline(never)]
     fn schedule_remote(&self, task: Notified) {
-        let mut inject = lock(&self.inject);
-        if inject.closed {
-            drop(inject);
-            drop(task);
+        if !self.inject.push(task) {
+            // Shut down: the task's reference is dropped with it.
             return;
         }
-        inject.queue.push_back(task);
-        self.inject_len.store(inject.queue.len(), Relaxed);
-        drop(inject);
         self.unparks.add();
         self.unpark.unpark();
     }
@@ -506,12 +510,12 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_inner(Builder::new(), future, Location::caller())
+        self.spawn_inner(TaskBuilder::new(), future, Location::caller())
     }
 
     /// [`spawn`](Self::spawn) with options (a name).
     #[track_caller]
-    pub fn spawn_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_with<F>(&self, builder: TaskBuilder<'_>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -521,7 +525,7 @@ impl Handle {
 
     fn spawn_inner<F>(
         &self,
-        builder: Builder<'_>,
+        builder: TaskBuilder<'_>,
         future: F,
         location: &'static Location<'static>,
     ) -> JoinHandle<F::Output>
@@ -589,7 +593,7 @@ where
     // `Shared::schedule`); we use it before returning to the caller.
     let local = unsafe { cur.as_ref() }
         .expect("eddy_executor::current_thread::spawn_local called outside CurrentThread::block_on; use CurrentThread::spawn_local");
-    local.spawn_local_with(Builder::new(), future, location)
+    local.spawn_local_with(TaskBuilder::new(), future, location)
 }
 
 #[cfg(all(test, eddy_loom))]

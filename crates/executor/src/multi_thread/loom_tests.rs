@@ -5,6 +5,7 @@ use std::ptr;
 
 use super::worker::take_lifo;
 use super::*;
+use crate::inject::Inject;
 use crate::loom::thread;
 use crate::task::mock::{Mock, SpawnMock};
 

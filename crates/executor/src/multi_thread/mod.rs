@@ -29,16 +29,15 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
-use crate::task::{Builder, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskInfo};
+use crate::task::{JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo};
 
 mod handoff;
 mod idle;
-mod inject;
 pub(crate) mod queue;
 mod worker;
 
+use crate::inject::Inject;
 use idle::Idle;
-use inject::Inject;
 
 /// A runtime whose tasks run on a pool of worker threads that steal work from each other.
 ///
@@ -68,13 +67,14 @@ pub struct Handle {
     shared: Arc<Shared>,
 }
 
-/// The driver behind the scheduler, object-safe.
-trait Driver: Send {
+/// [`Park`], object-safe (its `unpark` returns `impl Unpark`), so the scheduler can hold
+/// whatever driver it was built with behind one box.
+trait DynPark: Send {
     fn drive(&mut self);
     fn drive_timeout(&mut self, timeout: Duration);
 }
 
-impl<P: Park + Send> Driver for P {
+impl<P: Park + Send> DynPark for P {
     fn drive(&mut self) {
         Park::park(self);
     }
@@ -103,7 +103,7 @@ pub(crate) struct Shared {
     inject: Inject,
     workers: Box<[WorkerShared]>,
     idle: Idle,
-    driver: Mutex<Box<dyn Driver>>,
+    driver: Mutex<Box<dyn DynPark>>,
     driver_unpark: Box<dyn Unpark>,
     /// Index + 1 of the worker parked in the driver, 0 when none; see `handoff.rs`.
     driver_holder: AtomicUsize,
@@ -154,7 +154,7 @@ impl MultiThread {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Shared::spawn(&self.shared, Builder::new(), future, Location::caller())
+        Shared::spawn(&self.shared, TaskBuilder::new(), future, Location::caller())
     }
 
     /// A snapshot of every live task.
@@ -210,6 +210,39 @@ impl MultiThread {
 
 /// A hook run on a worker thread: when it starts, before any task, or as it stops.
 pub type ThreadHook = std::sync::Arc<dyn Fn() + Send + Sync>;
+
+/// The hooks [`MultiThreadBuilder::build_with_driver_and_hooks`] makes from the scheduler's
+/// handle; `None` keeps the builder's.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct WorkerHooks {
+    /// Runs on each worker thread before it runs any task.
+    pub on_start: Option<ThreadHook>,
+    /// Runs on each worker thread after it has stopped running tasks.
+    pub on_stop: Option<ThreadHook>,
+}
+
+impl WorkerHooks {
+    /// Hooks run as each worker starts and as it stops.
+    pub fn new(
+        on_start: impl Fn() + Send + Sync + 'static,
+        on_stop: impl Fn() + Send + Sync + 'static,
+    ) -> WorkerHooks {
+        WorkerHooks {
+            on_start: Some(std::sync::Arc::new(on_start)),
+            on_stop: Some(std::sync::Arc::new(on_stop)),
+        }
+    }
+}
+
+impl std::fmt::Debug for WorkerHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHooks")
+            .field("on_start", &self.on_start.is_some())
+            .field("on_stop", &self.on_stop.is_some())
+            .finish()
+    }
+}
 
 /// Builds a [`MultiThread`]: how many workers, what they are called, and what runs on each
 /// worker thread before its first task and after its last (the runtime facade enters its
@@ -281,6 +314,21 @@ impl MultiThreadBuilder {
     /// # Panics
     /// When the OS refuses to start a worker thread.
     pub fn build_with_driver<P: Park + Send + 'static>(self, driver: P) -> MultiThread {
+        self.build_with_driver_and_hooks(driver, |_| WorkerHooks::default())
+    }
+
+    /// [`build_with_driver`](Self::build_with_driver), with worker hooks made from the
+    /// scheduler's own handle before any worker starts: for a context each worker enters
+    /// that itself holds the handle (the eddy facade's runtime context does). A hook
+    /// `hooks` returns replaces the one set with `on_thread_start` / `on_thread_stop`.
+    ///
+    /// # Panics
+    /// When the OS refuses to start a worker thread.
+    pub fn build_with_driver_and_hooks<P, F>(self, driver: P, hooks: F) -> MultiThread
+    where
+        P: Park + Send + 'static,
+        F: FnOnce(&Handle) -> WorkerHooks,
+    {
         let n = self.workers.max(1);
         let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
         // The workers, and threads outside spawning into them.
@@ -312,12 +360,17 @@ impl MultiThreadBuilder {
             running_workers: AtomicUsize::new(n),
             monitor,
         });
+        let made = hooks(&Handle {
+            shared: shared.clone(),
+        });
+        let on_start = made.on_start.or(self.on_start);
+        let on_stop = made.on_stop.or(self.on_stop);
         let threads = parkers
             .into_iter()
             .enumerate()
             .map(|(i, parker)| {
                 let shared = shared.clone();
-                let (on_start, on_stop) = (self.on_start.clone(), self.on_stop.clone());
+                let (on_start, on_stop) = (on_start.clone(), on_stop.clone());
                 crate::loom::thread::Builder::new()
                     .name(format!("{}-{i}", self.thread_name))
                     .spawn(move || {
@@ -365,7 +418,7 @@ impl Drop for MultiThread {
 impl Shared {
     fn spawn<F>(
         this: &Arc<Self>,
-        builder: Builder<'_>,
+        builder: TaskBuilder<'_>,
         future: F,
         location: &'static Location<'static>,
     ) -> JoinHandle<F::Output>
@@ -484,12 +537,12 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Shared::spawn(&self.shared, Builder::new(), future, Location::caller())
+        Shared::spawn(&self.shared, TaskBuilder::new(), future, Location::caller())
     }
 
     /// [`spawn`](Self::spawn) with options (a name).
     #[track_caller]
-    pub fn spawn_with<F>(&self, builder: Builder<'_>, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_with<F>(&self, builder: TaskBuilder<'_>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -535,3 +588,9 @@ mod loom_tests;
 
 #[cfg(all(test, not(eddy_loom)))]
 mod tests;
+
+impl queue::Overflow for Inject {
+    fn push_batch(&self, tasks: Vec<Notified>) {
+        Inject::push_batch(self, tasks);
+    }
+}

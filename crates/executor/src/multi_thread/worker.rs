@@ -132,7 +132,7 @@ impl Core {
         if self.tick.is_multiple_of(GLOBAL_INTERVAL) {
             shared.poll_driver();
         }
-        cx.running.set(task.0.header_ptr().as_ptr());
+        cx.running.set(task.raw().header_ptr().as_ptr());
         shared.workers[self.index].counters.poll();
         coop::budgeted(|| task.run());
         cx.running.set(ptr::null());
@@ -289,7 +289,7 @@ pub(super) fn schedule_local(
     task: Notified,
 ) {
     let me = &shared.workers[index];
-    if ptr::eq(task.0.header_ptr().as_ptr(), running) {
+    if ptr::eq(task.raw().header_ptr().as_ptr(), running) {
         // A yield: behind everything else.
         // SAFETY: we are worker `index`'s thread.
         unsafe { me.queue.push(task, &shared.inject) };

@@ -27,11 +27,11 @@ use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Mutex};
 
-use super::id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
 use super::join::JoinHandle;
 use super::main_future::{MAIN_NAME, MainTask};
 use super::raw::{Header, Notified, RawTask, Schedule, UNLISTED};
 use super::state::{CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, RUNNING};
+use super::{TaskBuilder, TaskId, TaskInfo, TaskState, current_task_id};
 
 /// Vector capacity a shard keeps however few tasks remain; above it the vector shrinks as
 /// it empties.
@@ -104,7 +104,7 @@ impl OwnedTasks {
         &self,
         future: F,
         scheduler: S,
-        builder: Builder<'_>,
+        builder: TaskBuilder<'_>,
         location: &'static Location<'static>,
     ) -> (JoinHandle<F::Output>, Option<Notified>)
     where

@@ -36,8 +36,9 @@ use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
 use crate::loom::sync::lock;
 
-use super::id::{PollingGuard, TaskId, TaskInfo, TaskState, current_task_id};
+use super::id::{PollingGuard, TaskId, current_task_id};
 use super::list::OwnedTasks;
+use super::{TaskInfo, TaskState};
 
 /// The name every main future is listed under.
 pub(crate) const MAIN_NAME: &str = "main";

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::{Builder, JoinError, JoinHandle, Notified, OwnedTasks, RawTask, Schedule};
+use super::{JoinError, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Mutex};
 
@@ -76,9 +76,9 @@ impl SpawnMock for Arc<Mock> {
     where
         F::Output: Send,
     {
-        let (join, notified) = self
-            .owned
-            .bind(f, self.clone(), Builder::new(), Location::caller());
+        let (join, notified) =
+            self.owned
+                .bind(f, self.clone(), TaskBuilder::new(), Location::caller());
         if let Some(n) = notified {
             self.schedule(n);
         }

@@ -5,10 +5,12 @@
 //! The future a `block_on` drives is not a raw task, but is listed and watched as one
 //! (`main_future.rs`).
 
+mod builder;
 pub(crate) mod clock;
 mod error;
 mod harness;
 mod id;
+mod info;
 mod join;
 pub(crate) mod list;
 mod main_future;
@@ -16,8 +18,10 @@ pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;
 
+pub use builder::TaskBuilder;
 pub use error::JoinError;
-pub use id::{Builder, TaskId, TaskInfo, TaskState, current_task_id};
+pub use id::{TaskId, current_task_id};
+pub use info::{TaskInfo, TaskState};
 pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::{Notified, RawTask, Schedule};

@@ -117,7 +117,10 @@ pub(crate) struct RawTask {
 // never reach another thread: only `spawn_local` creates them, and its scheduler polls and
 // drops them on its own thread (wakes from elsewhere only push the pointer to a queue).
 unsafe impl Send for RawTask {}
-// SAFETY: as above; shared access is limited to the atomic header fields.
+// SAFETY: as above. Through a shared RawTask, threads read the header's fields fixed at
+// creation (vtable, id, location, parent, spawn time) and use its atomics (state, polls);
+// the one cell in the header, `index`, is touched only under the owned list's lock
+// (list.rs), and the future and output only by the holder of RUNNING or COMPLETE.
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
@@ -212,7 +215,7 @@ impl RawTask {
 
 /// A task in a run queue: owns one reference and is the only way to poll a task.
 #[derive(Debug)]
-pub(crate) struct Notified(pub(crate) RawTask);
+pub(crate) struct Notified(RawTask);
 
 impl Notified {
     /// Runs the task once.
@@ -227,6 +230,11 @@ impl Notified {
     /// NOTIFIED (queued) on behalf of that reference.
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
         Notified(raw)
+    }
+
+    /// The task, for identity and metadata (the reference stays with this `Notified`).
+    pub(crate) fn raw(&self) -> RawTask {
+        self.0
     }
 }
 

@@ -249,7 +249,7 @@ fn join_handle_debug_shows_id_name_and_finished() {
     let (h, notified) = s.owned.bind(
         async { 1 },
         s.clone(),
-        Builder::new().name("named"),
+        TaskBuilder::new().name("named"),
         std::panic::Location::caller(),
     );
     s.schedule(notified.unwrap());

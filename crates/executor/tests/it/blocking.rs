@@ -4,7 +4,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use eddy_executor::{BlockingPool, Builder, CurrentThread};
+use eddy_executor::{BlockingPool, CurrentThread, TaskBuilder};
 
 #[test]
 fn runs_closures_and_returns_results() {
@@ -114,7 +114,7 @@ fn shutdown_waits_bounded_and_reports_running_jobs() {
     let pool = BlockingPool::builder().max_threads(1).build();
     let (tx, rx) = mpsc::channel::<()>();
     let (started_tx, started_rx) = mpsc::channel::<()>();
-    let stuck = pool.spawn_blocking_with(Builder::new().name("stuck"), move || {
+    let stuck = pool.spawn_blocking_with(TaskBuilder::new().name("stuck"), move || {
         started_tx.send(()).unwrap();
         rx.recv().unwrap();
         7

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use eddy_executor::{
-    Builder, CurrentThread, DebugConfig, MultiThread, SlowPoll, TaskState, current_task_id,
+    CurrentThread, DebugConfig, MultiThread, SlowPoll, TaskBuilder, TaskState, current_task_id,
 };
 
 /// Generous bound for "this must happen": a hang fails the test instead of stalling CI.
@@ -35,7 +35,7 @@ fn watchdog_reports_a_slow_poll_while_it_runs_and_again_when_it_ends() {
     // reported after the poll ended (as asyncio does), this would time out.
     let (seen_tx, seen_rx) = mpsc::channel::<SlowPoll>();
     let seen_rx = Mutex::new(seen_rx);
-    let (handle, stuck) = (rt.handle(), Builder::new().name("stuck"));
+    let (handle, stuck) = (rt.handle(), TaskBuilder::new().name("stuck"));
     let line = line!() + 1;
     let task = handle.spawn_with(stuck, async move {
         seen_rx.lock().unwrap().recv_timeout(PATIENCE).is_ok()
@@ -77,10 +77,9 @@ fn watchdog_reports_a_slow_poll_while_it_runs_and_again_when_it_ends() {
 #[test]
 fn quick_polls_are_not_reported_and_slow_ones_are_charged_busy_time() {
     let (tx, reports) = mpsc::channel();
-    let rt = CurrentThread::with_driver_and_debug(
-        eddy_executor::ThreadParker::new(),
-        Some(debug_to(tx, Duration::from_secs(3600))),
-    );
+    let rt = CurrentThread::builder()
+        .debug(debug_to(tx, Duration::from_secs(3600)))
+        .build();
     // Nothing here runs past the hour-long threshold.
     let spinner = rt.spawn(async {
         let start = Instant::now();
@@ -106,10 +105,9 @@ fn quick_polls_are_not_reported_and_slow_ones_are_charged_busy_time() {
     // Busy time: a task spins in one poll until the watchdog has reported it (so at least
     // one tick fell inside the poll), then waits forever; the tick is charged to it.
     let (tx, reports) = mpsc::channel();
-    let rt = CurrentThread::with_driver_and_debug(
-        eddy_executor::ThreadParker::new(),
-        Some(debug_to(tx, Duration::from_millis(20))),
-    );
+    let rt = CurrentThread::builder()
+        .debug(debug_to(tx, Duration::from_millis(20)))
+        .build();
     let busy = rt.spawn(async move {
         let deadline = Instant::now() + PATIENCE;
         while reports.try_recv().is_err() {

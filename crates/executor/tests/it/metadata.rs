@@ -1,6 +1,6 @@
 //! Task metadata: ids, names, spawn locations, poll counts and busy time.
 
-use eddy_executor::{Builder, CurrentThread, TaskState};
+use eddy_executor::{CurrentThread, TaskBuilder, TaskState};
 
 use crate::support::{Gate, yield_times};
 
@@ -8,7 +8,7 @@ use crate::support::{Gate, yield_times};
 fn snapshot_lists_live_tasks_with_metadata() {
     let rt = CurrentThread::new();
     let gate = Gate::default();
-    let (named, wait) = (Builder::new().name("worker-a"), gate.clone().wait());
+    let (named, wait) = (TaskBuilder::new().name("worker-a"), gate.clone().wait());
     let line = line!() + 1;
     let a = rt.spawn_local_with(named, wait);
     let b = rt.spawn(async {

@@ -255,7 +255,7 @@ fn snapshot_lists_named_tasks_on_workers() {
     let rt = MultiThread::new(2);
     let gate = Gate::default();
     let h = rt.handle().spawn_with(
-        eddy_executor::Builder::new().name("mt-named"),
+        eddy_executor::TaskBuilder::new().name("mt-named"),
         gate.clone().wait(),
     );
     let start = std::time::Instant::now();

@@ -32,7 +32,7 @@ fn tasks(
 }
 
 fn ids(ts: &[Notified]) -> Vec<u64> {
-    ts.iter().map(|t| t.0.id().as_u64()).collect()
+    ts.iter().map(|t| t.raw().id().as_u64()).collect()
 }
 
 #[test]

@@ -1,9 +1,9 @@
-//! The global queue: tasks woken or spawned from outside a worker, and local-queue
-//! overflow. A mutex-protected FIFO with a length hint so empty checks skip the lock.
+//! The inject queue both schedulers share: tasks woken or spawned from a thread that does
+//! not run them (and, on the multi-thread scheduler, local-queue overflow). A
+//! mutex-protected FIFO with a length hint so empty checks skip the lock.
 
 use std::collections::VecDeque;
 
-use super::queue::Overflow;
 use crate::loom::sync::Mutex;
 use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering::{Acquire, Release};
@@ -13,8 +13,9 @@ use crate::task::Notified;
 pub(crate) struct Inject {
     inner: Mutex<Inner>,
     /// `queue.len()`, written under the lock (Release) and read without it (Acquire) so an
-    /// empty check can skip the lock; a push it misses is covered by the idle protocol's
-    /// fences (idle.rs).
+    /// empty check can skip the lock. A push it misses is covered by what follows every
+    /// push: the multi-thread idle protocol's fences (`multi_thread/idle.rs`), or the
+    /// current-thread driver's unpark.
     len: AtomicUsize,
 }
 
@@ -81,8 +82,9 @@ impl Inject {
     }
 }
 
-impl Overflow for Inject {
-    fn push_batch(&self, tasks: Vec<Notified>) {
+impl Inject {
+    /// Queues `tasks` in order; after `close` they are dropped (only their references).
+    pub(crate) fn push_batch(&self, tasks: Vec<Notified>) {
         let mut inner = lock(&self.inner);
         if inner.closed {
             drop(inner);
