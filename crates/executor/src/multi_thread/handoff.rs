@@ -27,10 +27,11 @@
 //! and could not check the protocol. The accesses stay SeqCst so the rest of the runtime's
 //! SeqCst reasoning (`shutdown` is stored before the unparks) is unchanged. Cost: on x86 the
 //! SeqCst store is already a locked `xchg`; each fence adds one more locked instruction
-//! (`lock or` on the stack), measured at 2–6 ns, once per unpark of a sleeping worker and
-//! once per park in the driver. Both paths go on to a system call (an eventfd write, about
-//! 130 ns on the CI machines, or `epoll_wait`), and a spawn or wake that finds no worker to
-//! unpark (`Idle::worker_to_notify` returns `None`) never comes here.
+//! (`lock or` on the stack), once per unpark of a sleeping worker and once per park in the
+//! driver. Both paths go on to a system call (an eventfd write or `epoll_wait`) that costs
+//! many times the fence (figures: docs/benchmarks.md, "Measurements behind code comments"),
+//! and a spawn or wake that finds no worker to unpark (`Idle::worker_to_notify` returns
+//! `None`) never comes here.
 //!
 //! Modelled by `loom_tests::driver_handoff_never_loses_a_wake`.
 

@@ -15,8 +15,9 @@
 //!   in a long poll still runs elsewhere (tokio#4941).
 //! - With nothing to do, a worker searches: up to `SPIN_ROUNDS` rounds over all victims in
 //!   random order (steal half a queue, or a LIFO slot) and the global queue, spinning in
-//!   between, because a sleeping thread takes 17–19 µs to wake on these machines. Then it
-//!   sleeps following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the
+//!   between, because waking a thread that has gone to sleep costs far more than a few
+//!   rounds of looking (see docs/benchmarks.md, "Measurements behind code comments"). Then
+//!   it sleeps following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the
 //!   others on their own thread parker.
 //! - Driver hand-off (`handoff.rs`): `unpark_worker` sets the worker's `unparked` flag,
 //!   fences, then unparks the driver if `driver_holder` names the worker, and always its
