@@ -1,10 +1,8 @@
-//! eddy's timers: a lock-free waker slot, a hierarchical timing wheel, the time driver that
-//! runs it, and the `Sleep`, `Timeout` and `Interval` futures.
+//! eddy's timers: a hierarchical timing wheel, the time driver that runs it, and the
+//! `Sleep`, `Timeout` and `Interval` futures.
 //!
 //! The pieces, bottom up:
 //!
-//! - [`AtomicWaker`]: one waker slot, registered by a task and woken from any thread, with
-//!   no lost wake-ups (loom-checked). The socket layer reuses it.
 //! - [`Wheel`]: a hashed hierarchical timing wheel (six levels of 64 slots) over integer
 //!   ticks, with O(1) insert, cancel and reset and generation-checked [`TimerKey`]s. It has
 //!   no clock, so it is deterministic.
@@ -15,7 +13,13 @@
 //!   [`Handle::enter`].
 //! - [`sleep`], [`timeout`], [`interval`]: the futures. They use nothing but
 //!   [`std::task::Waker`], so they run under any executor whose threads have entered a
-//!   driver.
+//!   driver. Completing one spends a unit of eddy-wake's cooperative budget, so a loop of
+//!   timers that are already due still yields to its scheduler (outside a poll run under
+//!   `eddy_wake::coop::budgeted`, nothing is spent).
+//!
+//! [`AtomicWaker`] is a re-export of eddy-wake's lock-free waker slot. It lives there, in
+//! the one eddy crate this one depends on, so the socket layer needs no timer crate to use
+//! it; the timers themselves keep their wakers in the wheel.
 //!
 //! Timers never fire early. With the default tick a timer fires within 1 ms after its
 //! deadline, plus however long the runtime takes to get to it. `docs/timer-wheel.md` in the
