@@ -36,7 +36,9 @@ use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
-use crate::task::{JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo};
+use crate::task::{
+    JoinHandle, Notified, Observer, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo,
+};
 
 /// Tasks run between two looks at the inject queue first.
 const INJECT_INTERVAL: u32 = 31;
@@ -299,7 +301,7 @@ impl<P: Park> CurrentThread<P> {
         let _enter = Enter::new(&self.local);
         let shared = &self.local.shared;
         let main = shared.owned.enter_main(Location::caller());
-        let monitor = shared.monitor.as_ref();
+        let observer = shared.observer();
         let waker = Waker::from(shared.main.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
@@ -315,7 +317,7 @@ impl<P: Park> CurrentThread<P> {
             if shared.main.woken.swap(false, Acquire) {
                 since_driver += 1;
                 let poll = || coop::budgeted(|| future.as_mut().poll(&mut cx));
-                if let Poll::Ready(out) = main.poll(monitor, poll) {
+                if let Poll::Ready(out) = main.poll(observer, poll) {
                     return out;
                 }
             }
@@ -429,14 +431,19 @@ impl Schedule for Arc<Shared> {
         self.owned.name(id)
     }
 
-    fn monitor(&self) -> Option<&Monitor> {
-        self.monitor.as_ref()
+    fn observer(&self) -> Option<&dyn Observer> {
+        self.as_ref().observer()
     }
 }
 
 impl Shared {
+    /// Debug mode's monitor, as the task module sees it.
+    fn observer(&self) -> Option<&dyn Observer> {
+        self.monitor.as_ref().map(|m| m as &dyn Observer)
+    }
+
     fn tasks(&self) -> Vec<TaskInfo> {
-        self.owned.snapshot(self.monitor.as_ref())
+        self.owned.snapshot(self.observer())
     }
 
     fn metrics(&self) -> SchedulerMetrics {

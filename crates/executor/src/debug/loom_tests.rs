@@ -3,7 +3,7 @@
 
 use std::panic::Location;
 
-use super::{Seen, Slot};
+use super::slot::{Seen, Slot};
 use crate::loom::sync::Arc;
 use crate::loom::thread;
 

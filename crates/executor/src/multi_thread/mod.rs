@@ -29,7 +29,9 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
-use crate::task::{JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo};
+use crate::task::{
+    JoinHandle, Notified, Observer, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo,
+};
 
 mod handoff;
 mod idle;
@@ -197,10 +199,10 @@ impl MultiThread {
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let main = self.shared.owned.enter_main(Location::caller());
-        let monitor = self.shared.monitor.as_ref();
+        let observer = self.shared.observer();
         loop {
             let poll = || coop::budgeted(|| future.as_mut().poll(&mut cx));
-            if let Poll::Ready(out) = main.poll(monitor, poll) {
+            if let Poll::Ready(out) = main.poll(observer, poll) {
                 return out;
             }
             parker.park();
@@ -498,14 +500,19 @@ impl Schedule for Arc<Shared> {
         self.owned.name(id)
     }
 
-    fn monitor(&self) -> Option<&Monitor> {
-        self.monitor.as_ref()
+    fn observer(&self) -> Option<&dyn Observer> {
+        self.as_ref().observer()
     }
 }
 
 impl Shared {
+    /// Debug mode's monitor, as the task module sees it.
+    fn observer(&self) -> Option<&dyn Observer> {
+        self.monitor.as_ref().map(|m| m as &dyn Observer)
+    }
+
     fn tasks(&self) -> Vec<TaskInfo> {
-        self.owned.snapshot(self.monitor.as_ref())
+        self.owned.snapshot(self.observer())
     }
 
     fn metrics(&self) -> SchedulerMetrics {

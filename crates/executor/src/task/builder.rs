@@ -21,7 +21,7 @@ impl<'a> TaskBuilder<'a> {
         TaskBuilder { name: None }
     }
 
-    /// Names the task; the name shows in [`TaskInfo`] (task dumps, debug reports).
+    /// Names the task; the name shows in [`TaskInfo`](crate::TaskInfo) (task dumps, debug reports).
     pub fn name(self, name: &'a str) -> TaskBuilder<'a> {
         TaskBuilder { name: Some(name) }
     }

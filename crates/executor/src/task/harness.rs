@@ -110,11 +110,11 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     let mut cx = Context::from_waker(&waker);
     let header = &cell.header;
     let _polling = super::id::PollingGuard::enter(header.id);
-    // With debug mode off, this branch is the monitor's whole cost (`debug.rs`).
-    let res = match cell.scheduler.monitor() {
+    // With debug mode off, this branch is the monitor's whole cost (`debug/`).
+    let res = match cell.scheduler.observer() {
         None => poll_stage(cell, &mut cx),
-        Some(monitor) => {
-            let observed = monitor.begin(header);
+        Some(observer) => {
+            let observed = observer.begin(header.id, header.location);
             let res = poll_stage(cell, &mut cx);
             observed.end();
             res

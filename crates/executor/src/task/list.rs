@@ -22,7 +22,6 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::time::Duration;
 
-use crate::debug::Monitor;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Mutex};
@@ -31,7 +30,7 @@ use super::join::JoinHandle;
 use super::main_future::{MAIN_NAME, MainTask};
 use super::raw::{Header, Notified, RawTask, Schedule, UNLISTED};
 use super::state::{CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, RUNNING};
-use super::{TaskBuilder, TaskId, TaskInfo, TaskState, current_task_id};
+use super::{Observer, TaskBuilder, TaskId, TaskInfo, TaskState, current_task_id};
 
 /// Vector capacity a shard keeps however few tasks remain; above it the vector shrinks as
 /// it empties.
@@ -241,9 +240,9 @@ impl OwnedTasks {
     ///
     /// Holds one shard's lock at a time, for one pass over it (no allocation per task
     /// beyond names), so spawns and completions in that shard wait at most that long.
-    pub(crate) fn snapshot(&self, monitor: Option<&Monitor>) -> Vec<TaskInfo> {
-        let slow = monitor.map(Monitor::tasks_in_slow_poll).unwrap_or_default();
-        let busy = monitor.map(Monitor::busy_times);
+    pub(crate) fn snapshot(&self, observer: Option<&dyn Observer>) -> Vec<TaskInfo> {
+        let slow = observer.map(|o| o.slow_tasks()).unwrap_or_default();
+        let busy = observer.map(|o| o.busy_times());
         let now = super::clock::coarse_now_ns();
         let mut out = Vec::new();
         for shard in &self.shards {

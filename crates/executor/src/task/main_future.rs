@@ -6,7 +6,7 @@
 //! scheduler's `OwnedTasks` gives the future a [`TaskId`], the name "main", the location
 //! `block_on` was called from and the task polling when it was called (if any); each poll
 //! runs under the same current-task mark as a task's (`PollingGuard`) and, in debug mode,
-//! under a watchdog observation (`Monitor::begin_main`).
+//! under a watchdog observation (`Observer::begin_main`).
 //!
 //! # Protocol
 //!
@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::panic::Location;
 use std::time::Duration;
 
-use crate::debug::{Monitor, Observed};
+use super::{Observation, Observer};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::atomic::{AtomicBool, AtomicU64};
@@ -123,9 +123,9 @@ impl MainGuard<'_> {
     /// Runs `poll` (one poll of the main future) as a task's poll runs: marked as the
     /// current task, counted, and observed by `monitor` when debug mode is on.
     #[inline]
-    pub(crate) fn poll<R>(&self, monitor: Option<&Monitor>, poll: impl FnOnce() -> R) -> R {
+    pub(crate) fn poll<R>(&self, observer: Option<&dyn Observer>, poll: impl FnOnce() -> R) -> R {
         let _polling = PollingGuard::enter(self.task.id);
-        let _running = Running::start(&self.task, monitor);
+        let _running = Running::start(&self.task, observer);
         poll()
     }
 }
@@ -144,15 +144,15 @@ impl Drop for MainGuard<'_> {
 /// left mid-poll would be reported as a slow poll for as long as its thread lives).
 struct Running<'a> {
     task: &'a MainTask,
-    observed: Option<Observed<'a>>,
+    observed: Option<Observation<'a>>,
 }
 
 impl<'a> Running<'a> {
     #[inline]
-    fn start(task: &'a MainTask, monitor: Option<&'a Monitor>) -> Running<'a> {
+    fn start(task: &'a MainTask, observer: Option<&'a dyn Observer>) -> Running<'a> {
         // Relaxed: a statistic (module docs).
         task.running.store(true, Relaxed);
-        let observed = monitor.and_then(|m| m.begin_main(task.id, task.location));
+        let observed = observer.and_then(|o| o.begin_main(task.id, task.location));
         Running { task, observed }
     }
 }

@@ -14,6 +14,7 @@ mod info;
 mod join;
 pub(crate) mod list;
 mod main_future;
+mod observe;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod waker;
@@ -24,6 +25,7 @@ pub use id::{TaskId, current_task_id};
 pub use info::{TaskInfo, TaskState};
 pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
 pub(crate) use list::OwnedTasks;
+pub(crate) use observe::{Observation, Observer, PollEnd};
 pub(crate) use raw::{Notified, RawTask, Schedule};
 
 #[cfg(all(test, eddy_loom))]

@@ -28,7 +28,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn release(&self, task: &RawTask) -> bool;
 
     /// Debug mode's monitor, when it is on: the poll harness reports every poll to it.
-    fn monitor(&self) -> Option<&crate::debug::Monitor> {
+    fn observer(&self) -> Option<&dyn super::Observer> {
         None
     }
 

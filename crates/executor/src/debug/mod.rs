@@ -1,0 +1,171 @@
+//! Debug mode's monitor: a watchdog that reports a slow poll while it is still running,
+//! and sampled busy time per task.
+//!
+//! # Protocol
+//!
+//! - Every thread that polls tasks of a monitored scheduler owns a `Slot` (registered on its
+//!   first poll, kept in a thread-local). Around each poll the thread writes the task's id
+//!   and spawn location into its slot under a sequence lock: `seq` is even between polls
+//!   and odd while one runs; the watchdog keeps a read only if `seq` was the same odd value
+//!   before and after it.
+//! - The future a `block_on` drives is observed the same way, under its own id and the
+//!   location `block_on` was called from (`begin_main`, from `task/main_future.rs`), on
+//!   whichever thread runs `block_on`: a multi-thread runtime's caller registers a slot of
+//!   its own, as a worker does. A `block_on` nested in a poll of the same scheduler on the
+//!   same thread (a multi-thread runtime's task or main future calling its `block_on`) is
+//!   not observed: the outer poll, which is the one holding the thread, keeps the slot.
+//! - The watchdog thread wakes every tick (`threshold / 10`, clamped to 1–10 ms), stores the
+//!   time since the monitor started in `now_ns`, and reads every slot. A slot seen polling
+//!   the same `seq` for longer than the threshold is reported (lower bound: the time since
+//!   the tick that first saw it), once; when that `seq` is gone, the end is reported with
+//!   the duration estimated to within a tick. The polling thread never reads a clock.
+//! - Busy time is sampled, the way a profiler samples: at each tick the watchdog charges
+//!   the time since the previous tick to the task each slot is polling. A task that runs
+//!   for a whole tick is charged about that; one that never runs across a tick is charged
+//!   nothing; summed over many ticks each task gets its share of the loop.
+//! - Cost on the polling thread with debug mode on: a thread-local lookup and four plain
+//!   stores into its own slot per poll, no clock and no locked instruction. With debug
+//!   mode off: the `Option` branch in the poll harness, nothing else.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: the settings ([`DebugConfig`]) and the report ([`SlowPoll`]).
+//! - `slot.rs`: one polling thread's slot, the sequence lock above.
+//! - `monitor.rs`: the [`Monitor`] a scheduler holds: the thread-local slot lookup, the
+//!   observer interface the task module calls (`task/observe.rs`), and what dumps ask.
+//! - `watchdog.rs`: the thread that reads the slots, reports and samples busy time.
+
+mod monitor;
+mod slot;
+mod watchdog;
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::task::TaskId;
+
+pub use monitor::Monitor;
+
+/// The default slow-poll threshold: asyncio's `slow_callback_duration`.
+pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// Shortest and longest watchdog tick.
+const MIN_TICK: Duration = Duration::from_millis(1);
+const MAX_TICK: Duration = Duration::from_millis(10);
+
+/// Receives slow-poll reports, on the watchdog thread; keep it short.
+pub type SlowPollHook = Arc<dyn Fn(&SlowPoll) + Send + Sync>;
+
+/// Debug mode's settings for one scheduler.
+#[derive(Clone)]
+pub struct DebugConfig {
+    threshold: Duration,
+    hook: Option<SlowPollHook>,
+}
+
+impl DebugConfig {
+    /// Debug mode with the default threshold, reporting to stderr.
+    pub fn new() -> DebugConfig {
+        DebugConfig {
+            threshold: DEFAULT_SLOW_POLL_THRESHOLD,
+            hook: None,
+        }
+    }
+
+    /// A poll running longer than `threshold` is reported (at least 1 ms: the watchdog's
+    /// finest tick).
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> DebugConfig {
+        self.threshold = threshold.max(MIN_TICK);
+        self
+    }
+
+    /// Sends reports to `hook` instead of stderr.
+    pub fn on_slow_poll(mut self, hook: SlowPollHook) -> DebugConfig {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// The slow-poll threshold.
+    pub fn threshold(&self) -> Duration {
+        self.threshold
+    }
+
+    fn tick(&self) -> Duration {
+        (self.threshold / 10).clamp(MIN_TICK, MAX_TICK)
+    }
+}
+
+impl Default for DebugConfig {
+    fn default() -> Self {
+        DebugConfig::new()
+    }
+}
+
+impl fmt::Debug for DebugConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DebugConfig")
+            .field("threshold", &self.threshold)
+            .field("hook", &self.hook.is_some())
+            .finish()
+    }
+}
+
+/// One slow-poll report: sent once while the poll is still running (`finished == false`),
+/// and once more when it ends.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SlowPoll {
+    /// The task being polled.
+    pub task: TaskId,
+    /// Its name, if it was given one ("main" for a `block_on` future).
+    pub name: Option<String>,
+    /// Where it was spawned (for a main task, where `block_on` was called).
+    pub location: &'static Location<'static>,
+    /// The thread polling it.
+    pub thread: String,
+    /// How long the poll has run (so far, or in all when `finished`), to within one
+    /// watchdog tick.
+    pub elapsed: Duration,
+    /// The threshold it crossed.
+    pub threshold: Duration,
+    /// `false` while the poll still runs; `true` in the report sent when it ended.
+    pub finished: bool,
+}
+
+impl fmt::Display for SlowPoll {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "eddy debug: ")?;
+        if self.finished {
+            write!(f, "slow poll ended: ")?;
+        } else {
+            write!(f, "slow poll: ")?;
+        }
+        write!(f, "task {}", self.task)?;
+        if let Some(name) = &self.name {
+            write!(f, " \"{name}\"")?;
+        }
+        write!(f, " (spawned at {})", self.location)?;
+        if self.finished {
+            write!(f, " ran for {:.1?}", self.elapsed)?;
+        } else {
+            write!(
+                f,
+                " has been running for {:.1?} (threshold {:?})",
+                self.elapsed, self.threshold
+            )?;
+        }
+        write!(f, " on thread {}", self.thread)?;
+        if !self.finished {
+            write!(
+                f,
+                "; it blocks every task on that thread: move blocking work to spawn_blocking"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(all(test, eddy_loom))]
+mod loom_tests;

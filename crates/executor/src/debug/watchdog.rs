@@ -1,0 +1,207 @@
+//! The watchdog thread: reads every slot each tick, reports slow polls while they run and
+//! when they end, and samples busy time (see the module docs of `debug/`).
+
+use std::panic::Location;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use super::SlowPoll;
+use super::monitor::{PRUNE_EVERY, State};
+use super::slot::{Seen, Slot};
+use crate::loom::sync::atomic::Ordering::Relaxed;
+use crate::loom::unmodelled::lock;
+use crate::task::TaskId;
+
+/// The watchdog's memory of one slot.
+struct Track {
+    slot: Arc<Slot>,
+    /// The poll being followed: its `seq`, task and location.
+    seen: Option<(u64, u64, &'static Location<'static>)>,
+    /// The task's name, looked up at the first report (the task may be gone at the end);
+    /// a `block_on` future's is "main" (`OwnedTasks::name`).
+    name: Option<String>,
+    /// Tick times (ns from start): the last tick before the poll was seen, the first and
+    /// the last that saw it.
+    before: u64,
+    first: u64,
+    last: u64,
+    reported: bool,
+}
+
+pub(super) struct Watchdog {
+    state: Arc<State>,
+    tracks: Vec<Track>,
+    prev_tick: u64,
+    ticks: u64,
+}
+
+impl Watchdog {
+    pub(super) fn new(state: Arc<State>) -> Watchdog {
+        Watchdog {
+            state,
+            tracks: Vec::new(),
+            prev_tick: 0,
+            ticks: 0,
+        }
+    }
+
+    pub(super) fn run(mut self) {
+        loop {
+            let stop = {
+                let guard = lock(&self.state.stop);
+                let (guard, _) = self
+                    .state
+                    .stopped
+                    .wait_timeout_while(guard, self.state.tick, |stop| !*stop)
+                    .unwrap_or_else(PoisonError::into_inner);
+                *guard
+            };
+            let now = self.state.start.elapsed().as_nanos() as u64;
+            self.scan(now);
+            self.prev_tick = now;
+            self.ticks += 1;
+            if self.ticks.is_multiple_of(PRUNE_EVERY) {
+                self.prune_busy();
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+
+    fn scan(&mut self, now: u64) {
+        let slots = lock(&self.state.slots).clone();
+        for slot in slots {
+            let i = match self.tracks.iter().position(|t| Arc::ptr_eq(&t.slot, &slot)) {
+                Some(i) => i,
+                None => {
+                    self.tracks.push(Track {
+                        slot,
+                        seen: None,
+                        name: None,
+                        before: self.prev_tick,
+                        first: now,
+                        last: now,
+                        reported: false,
+                    });
+                    self.tracks.len() - 1
+                }
+            };
+            self.check(i, now);
+        }
+        // Only now forget the slots of threads that exited, so a slow poll that ended as
+        // its thread exited (a worker joined at shutdown) still gets its end report. A slot
+        // is held by the monitor's list, its thread's thread-local until the thread exits,
+        // and our track once we follow it. A slot registered after the clone above has no
+        // track yet, so the count that marks a live thread depends on whether we track it
+        // (counting a track we do not have would drop a thread that just registered, and
+        // its polls would go unseen for good).
+        let mut slots = lock(&self.state.slots);
+        let tracks = &self.tracks;
+        slots.retain(|s| {
+            let tracked = tracks.iter().any(|t| Arc::ptr_eq(&t.slot, s));
+            Arc::strong_count(s) > 1 + usize::from(tracked)
+        });
+        self.tracks
+            .retain(|t| slots.iter().any(|s| Arc::ptr_eq(s, &t.slot)));
+    }
+
+    /// Forgets the busy time of tasks that are gone.
+    fn prune_busy(&self) {
+        let Some(tasks) = self.state.tasks.get() else {
+            return;
+        };
+        let live: std::collections::HashSet<TaskId> = tasks.ids().into_iter().collect();
+        self.state
+            .busy
+            .lock()
+            .unwrap()
+            .retain(|id, _| live.contains(id));
+    }
+
+    fn check(&mut self, i: usize, now: u64) {
+        let prev_tick = self.prev_tick;
+        let seen = self.tracks[i].slot.read();
+        if let Seen::Polling { task, .. } = seen {
+            let id = TaskId::from_u64(task);
+            let mut busy = lock(&self.state.busy);
+            let charged = busy.entry(id).or_insert(0);
+            *charged = charged.saturating_add(now - prev_tick);
+        }
+        let same = matches!(
+            (seen, self.tracks[i].seen),
+            (Seen::Polling { seq, .. }, Some((s, _, _))) if seq == s
+        );
+        if same {
+            let t = &mut self.tracks[i];
+            t.last = now;
+            if !t.reported && Duration::from_nanos(now - t.first) >= self.state.config.threshold {
+                t.reported = true;
+                let task = t.seen.map(|(_, task, _)| TaskId::from_u64(task));
+                let tasks = self.state.tasks.get();
+                self.tracks[i].name = task.and_then(|id| tasks.and_then(|t| t.name(id)));
+                let report = self.report(i, now, false);
+                lock(&self.state.slow).push(report.task);
+                // Relaxed: a statistic.
+                self.state.slow_polls.fetch_add(1, Relaxed);
+                self.emit(&report);
+            }
+            return;
+        }
+        if seen == Seen::Torn {
+            return;
+        }
+        if self.tracks[i].reported {
+            let report = self.report(i, now, true);
+            self.state
+                .slow
+                .lock()
+                .unwrap()
+                .retain(|&t| t != report.task);
+            self.emit(&report);
+        }
+        let t = &mut self.tracks[i];
+        t.reported = false;
+        t.name = None;
+        t.seen = match seen {
+            Seen::Polling {
+                seq,
+                task,
+                location,
+            } => Some((seq, task, location)),
+            _ => None,
+        };
+        t.before = prev_tick;
+        t.first = now;
+        t.last = now;
+    }
+
+    /// The report for track `i`. A running poll started after `before` and by `first`; a
+    /// finished one ended after `last` and by `now`: each estimate is a midpoint.
+    fn report(&self, i: usize, now: u64, finished: bool) -> SlowPoll {
+        let t = &self.tracks[i];
+        let (_, task, location) = t.seen.expect("invariant: a reported track follows a poll");
+        let start = t.before.midpoint(t.first);
+        let end = if finished { t.last.midpoint(now) } else { now };
+        let task = TaskId::from_u64(task);
+        SlowPoll {
+            task,
+            name: t.name.clone(),
+            location,
+            thread: t.slot.thread.clone(),
+            elapsed: Duration::from_nanos(end.saturating_sub(start)),
+            threshold: self.state.config.threshold,
+            finished,
+        }
+    }
+
+    fn emit(&self, report: &SlowPoll) {
+        match &self.state.config.hook {
+            Some(hook) => {
+                // A panicking hook must not take the watchdog down with it.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(report)));
+            }
+            None => eprintln!("{report}"),
+        }
+    }
+}
