@@ -239,7 +239,7 @@ fn a_loop_of_due_sleeps_still_lets_others_run() {
     }
 }
 
-/// A task whose reads always succeed still yields: eddy-net spends the executor's budget,
+/// A task whose reads always succeed still yields: eddy-net spends the budget (eddy-wake's),
 /// so a sibling on the same thread runs long before the reader drains its socket.
 #[test]
 fn a_reader_that_never_blocks_still_lets_others_run() {

@@ -1,8 +1,8 @@
 //! The coarse clock behind task ages: cheap enough to read on every spawn.
 //!
-//! On Linux it is `CLOCK_MONOTONIC_COARSE` (a vDSO read of the last timer tick, about 4 ns
-//! against 18 ns for `Instant::now` on the 2-core machines eddy is measured on, with a
-//! resolution of one kernel tick, 1–4 ms); elsewhere, and under Miri and loom, it is
+//! On Linux it is `CLOCK_MONOTONIC_COARSE` (a vDSO read of the last timer tick, several
+//! times cheaper than `Instant::now`, see docs/benchmarks.md "Measurements behind code
+//! comments"; its resolution is one kernel tick, 1–4 ms); elsewhere, and under Miri and loom, it is
 //! `Instant` measured from a process-wide origin. Only differences of two readings mean
 //! anything.
 

@@ -3,8 +3,9 @@
 //! The tasks are spread over shards by id (one for a current-thread scheduler, about four
 //! per thread otherwise), each a vector of task pointers under a
 //! mutex of its own: a worker spawning and another completing tasks (the usual pattern on
-//! a multi-thread runtime) lock different shards instead of queueing on one lock, which a
-//! profile of spawn_local on 2 workers showed as 8% of the time in `lock_contended`. Each
+//! a multi-thread runtime) lock different shards instead of queueing on one lock, where a
+//! profile of spawn_local on 2 workers found contention (docs/benchmarks.md, "Measurements
+//! behind code comments"). Each
 //! task's `Header::index` is its position in its shard (guarded by that shard's lock), so
 //! removal is a `swap_remove` that fixes the index of the task moved into the hole. Four
 //! bytes in the header instead of two list pointers keep the header in one cache line with
