@@ -32,6 +32,7 @@ loom::thread_local! {
 
 /// Runs `f` (one task poll) with a fresh budget, restoring the previous one afterwards. For
 /// schedulers: each task poll, and each poll of a `block_on` future, runs inside one.
+#[inline]
 pub fn budgeted<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u8>);
     impl Drop for Restore {
@@ -46,6 +47,7 @@ pub fn budgeted<R>(f: impl FnOnce() -> R) -> R {
 /// Spends one unit of the current task's budget. Returns `Pending` (having woken the task,
 /// so it is rescheduled) when the budget is spent; a leaf future returns that `Pending`
 /// instead of doing its ready work.
+#[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     REMAINING.with(|r| match r.get() {
         None => Poll::Ready(()),
@@ -61,12 +63,14 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 }
 
 /// `true` while the current task still has budget left (always `true` outside a poll).
+#[inline]
 pub fn has_budget_remaining() -> bool {
     REMAINING.with(|r| r.get() != Some(0))
 }
 
 /// Yields once to the scheduler: the task is re-queued behind every task already runnable
 /// (asyncio's `await asyncio.sleep(0)`).
+#[inline]
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
@@ -81,6 +85,7 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.yielded {
             return Poll::Ready(());
