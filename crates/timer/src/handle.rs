@@ -1,10 +1,12 @@
 //! How futures find their time driver: an explicit [`Handle`], or the one entered on this
 //! thread.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
+
+use eddy_wake::EnteredStack;
 
 use crate::driver::Inner;
 use crate::loom::sync::Arc;
@@ -17,12 +19,9 @@ pub(crate) const NO_DRIVER: &str = "no eddy runtime is running on this thread, s
      `eddy_timer::Handle::enter()`)";
 
 thread_local! {
-    /// The drivers entered on this thread, innermost last, each with its guard's number. A
-    /// guard dropped out of order takes out its own entry, not the top one, so the driver
-    /// of the innermost guard still alive is current.
-    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
+    /// The drivers entered on this thread; a guard dropped out of order takes out its own
+    /// entry, not the top one, so the driver of the innermost guard still alive is current.
+    static CURRENT: RefCell<EnteredStack<Handle>> = const { RefCell::new(EnteredStack::new()) };
 }
 
 /// A cheap, cloneable reference to a [`Driver`](crate::Driver), usable from any thread.
@@ -88,7 +87,7 @@ impl Handle {
     /// [`NoDriver`] if none is entered.
     pub fn try_current() -> Result<Self, NoDriver> {
         CURRENT
-            .try_with(|current| current.borrow().last().map(|(_, h)| h.clone()))
+            .try_with(|current| current.borrow().current())
             .ok()
             .flatten()
             .ok_or(NoDriver)
@@ -112,10 +111,9 @@ impl Handle {
     pub fn enter(&self) -> EnterGuard {
         // `try_with`: during thread teardown the slots may be gone; the guard then enters
         // nothing.
-        let entry = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0);
-        if entry != 0 {
-            let _ = CURRENT.try_with(|current| current.borrow_mut().push((entry, self.clone())));
-        }
+        let entry = CURRENT
+            .try_with(|current| current.borrow_mut().push(self.clone()))
+            .unwrap_or(0);
         EnterGuard {
             entry,
             _not_send: PhantomData,
@@ -136,12 +134,7 @@ impl Handle {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         // During thread teardown the slot may already be gone; there is nothing to restore.
-        let _ = CURRENT.try_with(|current| {
-            let mut stack = current.borrow_mut();
-            if let Some(i) = stack.iter().rposition(|(e, _)| *e == self.entry) {
-                stack.remove(i);
-            }
-        });
+        let _ = CURRENT.try_with(|current| current.borrow_mut().remove(self.entry));
     }
 }
 

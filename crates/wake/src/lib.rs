@@ -8,6 +8,8 @@
 //!   operation through [`coop::poll_proceed`] and yield when it is gone, so a task whose
 //!   reads always succeed still lets the others on its thread run. It lives here, not in
 //!   the executor, so the socket and timer crates take part without knowing the executor.
+//! - [`EnteredStack`]: the per-thread stack behind each crate's `Handle::enter` guards,
+//!   which may drop in any order.
 //! - [`loom`]: the one shim every eddy crate names its atomics, locks, cells and threads
 //!   through: std's normally, loom's under `RUSTFLAGS="--cfg eddy_loom"`.
 //!
@@ -18,5 +20,7 @@ pub mod coop;
 pub mod loom;
 
 mod atomic_waker;
+mod entered;
 
 pub use atomic_waker::AtomicWaker;
+pub use entered::EnteredStack;

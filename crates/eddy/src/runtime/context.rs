@@ -2,15 +2,14 @@
 
 use std::cell::{Cell, RefCell};
 
+use eddy_wake::EnteredStack;
+
 use super::Handle;
 
 thread_local! {
-    /// The runtimes entered on this thread, innermost last, each with its guard's number.
-    /// A stack, so entering inside an entered scope restores the outer runtime on exit; a
-    /// guard dropped out of order takes out its own entry, not the top one.
-    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
+    /// The runtimes entered on this thread; a guard dropped out of order takes out its own
+    /// entry, not the top one, so the runtime of the innermost guard still alive is current.
+    static CURRENT: RefCell<EnteredStack<Handle>> = const { RefCell::new(EnteredStack::new()) };
     /// Set while this thread drives a runtime (a worker, or inside `block_on`): blocking on
     /// another runtime here would stall every task this thread is responsible for.
     static DRIVING: Cell<bool> = const { Cell::new(false) };
@@ -19,32 +18,19 @@ thread_local! {
 /// Makes `handle` the current runtime; returns the number to pass to [`pop`].
 pub(crate) fn push(handle: Handle) -> u64 {
     // `try_with`: during thread teardown (a runtime dropped from a thread-local's
-    // destructor) the slots may be gone; the scope then enters nothing.
-    let Ok(entry) = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)) else {
-        return 0;
-    };
-    let _ = CURRENT.try_with(|c| c.borrow_mut().push((entry, handle)));
-    entry
+    // destructor) the slot may be gone; the scope then enters nothing (entry 0).
+    CURRENT
+        .try_with(|c| c.borrow_mut().push(handle))
+        .unwrap_or(0)
 }
 
-/// Ends the scope [`push`] numbered `entry`. Usually it is the innermost; when guards are
-/// dropped out of order it is not, and only it is taken out, so the runtime of the guards
-/// still alive stays current.
+/// Ends the scope [`push`] numbered `entry`, wherever it is in the stack.
 pub(crate) fn pop(entry: u64) {
-    // `try_with`: during thread teardown the slot may already be gone.
-    let _ = CURRENT.try_with(|c| {
-        let mut stack = c.borrow_mut();
-        if let Some(i) = stack.iter().rposition(|(e, _)| *e == entry) {
-            stack.remove(i);
-        }
-    });
+    let _ = CURRENT.try_with(|c| c.borrow_mut().remove(entry));
 }
 
 pub(crate) fn current() -> Option<Handle> {
-    CURRENT
-        .try_with(|c| c.borrow().last().map(|(_, h)| h.clone()))
-        .ok()
-        .flatten()
+    CURRENT.try_with(|c| c.borrow().current()).ok().flatten()
 }
 
 /// Whether this thread drives a runtime now (a worker, or inside `block_on`).

@@ -1,18 +1,17 @@
 //! The reactor entered on this thread: how a socket constructor finds its reactor.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io;
 use std::marker::PhantomData;
+
+use eddy_wake::EnteredStack;
 
 use super::Handle;
 
 thread_local! {
-    /// The reactors entered on this thread, innermost last, each with its guard's number.
-    /// A stack, so entering inside an entered scope restores the outer reactor on exit; a
-    /// guard dropped out of order takes out its own entry, not the top one.
-    static CURRENT: RefCell<Vec<(u64, Handle)>> = const { RefCell::new(Vec::new()) };
-    /// Numbers the entries of `CURRENT`, from 1 (0: an entry that could not be made).
-    static NEXT_ENTRY: Cell<u64> = const { Cell::new(1) };
+    /// The reactors entered on this thread; a guard dropped out of order takes out its own
+    /// entry, not the top one.
+    static CURRENT: RefCell<EnteredStack<Handle>> = const { RefCell::new(EnteredStack::new()) };
 }
 
 /// Keeps a reactor entered on this thread; dropping it ends that scope. Guards nest, and
@@ -29,10 +28,9 @@ pub struct EnterGuard {
 pub(super) fn enter(handle: Handle) -> EnterGuard {
     // `try_with`: during thread teardown the slots may be gone; the guard then enters
     // nothing.
-    let entry = NEXT_ENTRY.try_with(|n| n.replace(n.get() + 1)).unwrap_or(0);
-    if entry != 0 {
-        let _ = CURRENT.try_with(|current| current.borrow_mut().push((entry, handle)));
-    }
+    let entry = CURRENT
+        .try_with(|current| current.borrow_mut().push(handle))
+        .unwrap_or(0);
     EnterGuard {
         entry,
         _not_send: PhantomData,
@@ -43,12 +41,7 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         // `try_with`: during thread teardown the slot may already be gone, and then there is
         // nothing left to restore.
-        let _ = CURRENT.try_with(|current| {
-            let mut stack = current.borrow_mut();
-            if let Some(i) = stack.iter().rposition(|(e, _)| *e == self.entry) {
-                stack.remove(i);
-            }
-        });
+        let _ = CURRENT.try_with(|current| current.borrow_mut().remove(self.entry));
     }
 }
 
@@ -61,7 +54,7 @@ const NO_REACTOR: &str = "no eddy runtime is running on this thread, so this soc
 
 pub(super) fn current() -> io::Result<Handle> {
     CURRENT
-        .try_with(|current| current.borrow().last().map(|(_, h)| h.clone()))
+        .try_with(|current| current.borrow().current())
         .ok()
         .flatten()
         .ok_or_else(|| io::Error::other(NO_REACTOR))
