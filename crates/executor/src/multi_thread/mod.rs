@@ -270,7 +270,7 @@ impl MultiThreadBuilder {
     }
 
     /// Turns debug mode on: a watchdog reports polls slower than the configured threshold
-    /// while they run, and busy time is sampled per task (`debug.rs`).
+    /// while they run, and busy time is sampled per task (`debug/`).
     pub fn debug(mut self, config: DebugConfig) -> MultiThreadBuilder {
         self.debug = Some(config);
         self
