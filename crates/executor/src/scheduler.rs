@@ -6,9 +6,11 @@
 
 use std::future::Future;
 
+use crate::debug::{DebugConfig, Monitor};
+use crate::inject::Inject;
 use crate::metrics::SchedulerMetrics;
 use crate::park::{Park, ThreadParker};
-use crate::task::{JoinHandle, TaskBuilder, TaskInfo};
+use crate::task::{JoinHandle, Observer, OwnedTasks, TaskBuilder, TaskInfo};
 use crate::{CurrentThread, MultiThread, current_thread, multi_thread};
 
 /// A scheduler of either flavour, owned: dropping it shuts it down (see each flavour's
@@ -128,4 +130,39 @@ impl<P: Park> std::fmt::Debug for Scheduler<P> {
             Scheduler::MultiThread(rt) => f.debug_tuple("MultiThread").field(rt).finish(),
         }
     }
+}
+
+/// The task list both schedulers keep (polled by `threads` threads, plus spawners) and, with
+/// debug mode on, its monitor, already watching it.
+pub(crate) fn task_list(
+    threads: usize,
+    debug: Option<DebugConfig>,
+) -> (std::sync::Arc<OwnedTasks>, Option<Monitor>) {
+    // std's `Arc`: debug mode's watchdog looks names up in the list (it holds no loom state).
+    let owned = std::sync::Arc::new(OwnedTasks::new(threads));
+    let monitor = debug.map(|config| {
+        let monitor = Monitor::new(config);
+        monitor.start(owned.clone());
+        monitor
+    });
+    (owned, monitor)
+}
+
+/// Debug mode's monitor, as the task module sees it.
+pub(crate) fn observer(monitor: &Option<Monitor>) -> Option<&dyn Observer> {
+    monitor.as_ref().map(|m| m as &dyn Observer)
+}
+
+/// The counters every scheduler takes from its task list, inject queue and monitor.
+pub(crate) fn finish_metrics(
+    mut m: SchedulerMetrics,
+    owned: &OwnedTasks,
+    inject: &Inject,
+    monitor: &Option<Monitor>,
+) -> SchedulerMetrics {
+    m.live_tasks = owned.len();
+    m.spawned = owned.spawned();
+    m.inject_depth = inject.len();
+    m.slow_polls = monitor.as_ref().map_or(0, Monitor::slow_polls);
+    m
 }

@@ -32,9 +32,7 @@ use std::time::{Duration, Instant};
 use crate::loom::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Condvar, Mutex};
-use crate::task::{
-    JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo, TaskState,
-};
+use crate::task::{JoinHandle, Notified, OwnedTasks, Schedule, TaskBuilder, TaskInfo, TaskState};
 use std::sync::PoisonError;
 
 /// Default cap on pool threads.
@@ -403,12 +401,8 @@ impl Schedule for Arc<Inner> {
         Inner::submit(self, task);
     }
 
-    fn release(&self, task: &RawTask) -> bool {
-        self.owned.remove(task)
-    }
-
-    fn name(&self, id: crate::task::TaskId) -> Option<String> {
-        self.owned.name(id)
+    fn owned(&self) -> &OwnedTasks {
+        &self.owned
     }
 }
 

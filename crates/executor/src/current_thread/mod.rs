@@ -36,9 +36,7 @@ use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
-use crate::task::{
-    JoinHandle, Notified, Observer, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo,
-};
+use crate::task::{JoinHandle, Notified, Observer, OwnedTasks, Schedule, TaskBuilder, TaskInfo};
 
 /// Tasks run between two looks at the inject queue first.
 const INJECT_INTERVAL: u32 = 31;
@@ -196,12 +194,7 @@ impl<P: Park> CurrentThread<P> {
     }
 
     fn build(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
-        let owned = std::sync::Arc::new(OwnedTasks::new(1));
-        let monitor = debug.map(|config| {
-            let monitor = Monitor::new(config);
-            monitor.start(owned.clone());
-            monitor
-        });
+        let (owned, monitor) = crate::scheduler::task_list(1, debug);
         let main = std::sync::Arc::new(MainWaker {
             woken: AtomicBool::new(true),
             unpark: Box::new(driver.unpark()),
@@ -423,12 +416,8 @@ impl Schedule for Arc<Shared> {
         self.as_ref().schedule(task);
     }
 
-    fn release(&self, task: &RawTask) -> bool {
-        self.owned.remove(task)
-    }
-
-    fn name(&self, id: crate::task::TaskId) -> Option<String> {
-        self.owned.name(id)
+    fn owned(&self) -> &OwnedTasks {
+        &self.owned
     }
 
     fn observer(&self) -> Option<&dyn Observer> {
@@ -437,9 +426,8 @@ impl Schedule for Arc<Shared> {
 }
 
 impl Shared {
-    /// Debug mode's monitor, as the task module sees it.
     fn observer(&self) -> Option<&dyn Observer> {
-        self.monitor.as_ref().map(|m| m as &dyn Observer)
+        crate::scheduler::observer(&self.monitor)
     }
 
     fn tasks(&self) -> Vec<TaskInfo> {
@@ -451,12 +439,8 @@ impl Shared {
         worker.unparks = self.unparks.get();
         // Relaxed: a statistic.
         worker.local_depth = self.local_depth.load(Relaxed);
-        let mut m = SchedulerMetrics::from_workers(vec![worker]);
-        m.live_tasks = self.owned.len();
-        m.spawned = self.owned.spawned();
-        m.inject_depth = self.inject.len();
-        m.slow_polls = self.monitor.as_ref().map_or(0, Monitor::slow_polls);
-        m
+        let m = SchedulerMetrics::from_workers(vec![worker]);
+        crate::scheduler::finish_metrics(m, &self.owned, &self.inject, &self.monitor)
     }
 
     /// Queues a woken task: on the owning thread straight onto the local queue, from

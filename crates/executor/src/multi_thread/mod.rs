@@ -29,9 +29,7 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize};
 use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
-use crate::task::{
-    JoinHandle, Notified, Observer, OwnedTasks, RawTask, Schedule, TaskBuilder, TaskInfo,
-};
+use crate::task::{JoinHandle, Notified, Observer, OwnedTasks, Schedule, TaskBuilder, TaskInfo};
 
 mod handoff;
 mod idle;
@@ -334,12 +332,7 @@ impl MultiThreadBuilder {
         let n = self.workers.max(1);
         let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
         // The workers, and threads outside spawning into them.
-        let owned = std::sync::Arc::new(OwnedTasks::new(n + 1));
-        let monitor = self.debug.map(|config| {
-            let monitor = Monitor::new(config);
-            monitor.start(owned.clone());
-            monitor
-        });
+        let (owned, monitor) = crate::scheduler::task_list(n + 1, self.debug);
         let shared = Arc::new(Shared {
             owned,
             inject: Inject::new(),
@@ -492,12 +485,8 @@ impl Schedule for Arc<Shared> {
         self.schedule_task(task);
     }
 
-    fn release(&self, task: &RawTask) -> bool {
-        self.owned.remove(task)
-    }
-
-    fn name(&self, id: crate::task::TaskId) -> Option<String> {
-        self.owned.name(id)
+    fn owned(&self) -> &OwnedTasks {
+        &self.owned
     }
 
     fn observer(&self) -> Option<&dyn Observer> {
@@ -506,9 +495,8 @@ impl Schedule for Arc<Shared> {
 }
 
 impl Shared {
-    /// Debug mode's monitor, as the task module sees it.
     fn observer(&self) -> Option<&dyn Observer> {
-        self.monitor.as_ref().map(|m| m as &dyn Observer)
+        crate::scheduler::observer(&self.monitor)
     }
 
     fn tasks(&self) -> Vec<TaskInfo> {
@@ -527,12 +515,8 @@ impl Shared {
                 m
             })
             .collect();
-        let mut m = SchedulerMetrics::from_workers(per_worker);
-        m.live_tasks = self.owned.len();
-        m.spawned = self.owned.spawned();
-        m.inject_depth = self.inject.len();
-        m.slow_polls = self.monitor.as_ref().map_or(0, Monitor::slow_polls);
-        m
+        let m = SchedulerMetrics::from_workers(per_worker);
+        crate::scheduler::finish_metrics(m, &self.owned, &self.inject, &self.monitor)
     }
 }
 

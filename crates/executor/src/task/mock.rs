@@ -6,7 +6,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::task::{Context, Poll, Wake, Waker};
 
-use super::{JoinError, JoinHandle, Notified, OwnedTasks, RawTask, Schedule, TaskBuilder};
+use super::{JoinError, JoinHandle, Notified, OwnedTasks, Schedule, TaskBuilder};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::{Arc, Mutex};
 
@@ -20,12 +20,8 @@ impl Schedule for Arc<Mock> {
         self.queue.lock().unwrap().push_back(task);
     }
 
-    fn release(&self, task: &RawTask) -> bool {
-        self.owned.remove(task)
-    }
-
-    fn name(&self, id: super::TaskId) -> Option<String> {
-        self.owned.name(id)
+    fn owned(&self) -> &OwnedTasks {
+        &self.owned
     }
 }
 

@@ -23,9 +23,14 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     /// Queues a task that became runnable. Takes over the `Notified`'s reference.
     fn schedule(&self, task: Notified);
 
+    /// The scheduler's owned-task list.
+    fn owned(&self) -> &super::OwnedTasks;
+
     /// Removes a completed task from the scheduler's owned-task list. Returns `true` when
     /// it was there, handing the list's reference to the caller.
-    fn release(&self, task: &RawTask) -> bool;
+    fn release(&self, task: &RawTask) -> bool {
+        self.owned().remove(task)
+    }
 
     /// Debug mode's monitor, when it is on: the poll harness reports every poll to it.
     fn observer(&self) -> Option<&dyn super::Observer> {
@@ -34,8 +39,7 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// The name live task `id` was spawned with, if any (for `JoinHandle`'s `Debug`).
     fn name(&self, id: TaskId) -> Option<String> {
-        let _ = id;
-        None
+        self.owned().name(id)
     }
 }
 
