@@ -122,3 +122,29 @@ fn two_wakers_and_a_register_leave_the_slot_consistent() {
         assert!(slot.take().is_none());
     });
 }
+
+/// The contract without the flag re-check: once `register(w)` and a concurrent `wake` have
+/// both returned, `w` has been woken, or it is still in the slot (the wake ran before the
+/// register stored it, and the next wake reaches it). This is what the registrar's own wake
+/// after its failed compare-exchange guarantees: without it, a take landing while the slot
+/// is REGISTERING hands the wake to the registrar, which would empty the slot and drop `w`
+/// unwoken. (The register-then-check models above cannot see that: their Acquire re-check
+/// already sees the flag.)
+#[test]
+fn a_wake_during_register_reaches_the_waker_or_leaves_it_stored() {
+    loom::model(|| {
+        let slot = Arc::new(AtomicWaker::new());
+        let (waker, woken) = counter();
+        let t = {
+            let slot = Arc::clone(&slot);
+            thread::spawn(move || slot.wake())
+        };
+        slot.register(&waker);
+        t.join().unwrap();
+        let stored = slot.take().is_some();
+        assert!(
+            woken.0.load(Relaxed) >= 1 || stored,
+            "the wake was lost: the waker was neither woken nor left in the slot"
+        );
+    });
+}
