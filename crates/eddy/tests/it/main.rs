@@ -5,6 +5,7 @@ mod bad_input;
 mod debug;
 mod echo;
 mod future;
+mod join_set_model;
 mod lifecycle;
 mod main_task;
 mod net_peers;

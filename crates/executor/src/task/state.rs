@@ -349,5 +349,7 @@ impl State {
     }
 }
 
+#[cfg(all(test, not(eddy_loom), not(miri)))]
+mod proptests;
 #[cfg(all(test, not(eddy_loom)))]
 mod tests;

@@ -93,6 +93,8 @@ impl Registry {
     }
 }
 
+#[cfg(all(test, not(eddy_loom), not(miri)))]
+mod proptests;
 #[cfg(all(test, not(eddy_loom)))]
 mod tests {
     use super::*;

@@ -332,5 +332,7 @@ impl Drop for Local {
 
 #[cfg(all(test, eddy_loom))]
 mod loom_tests;
+#[cfg(all(test, not(eddy_loom), not(miri)))]
+mod proptests;
 #[cfg(all(test, not(eddy_loom)))]
 mod tests;
