@@ -135,3 +135,61 @@ fn driver_handoff_never_loses_a_wake() {
         waker.join().unwrap();
     });
 }
+
+/// Counts the futures dropped, for the shutdown model.
+struct DropCount(Arc<AtomicUsize>);
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Last one out: two workers shut down at once, each dropping what its own queue holds; the
+/// one whose `running_workers` decrement reaches zero cancels every task in the owned list
+/// and closes the inject queue. Whatever the interleaving, every task's future is dropped
+/// exactly once and a spawn afterwards is cancelled at once.
+#[test]
+fn last_worker_out_cancels_every_task() {
+    loom::model(|| {
+        let (shared, _parkers) = Shared::new(2, ThreadParker::new(), None);
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let count = DropCount(dropped.clone());
+            handles.push(Shared::spawn(
+                &shared,
+                crate::task::TaskBuilder::new(),
+                async move {
+                    let _count = count;
+                    std::future::pending::<()>().await;
+                },
+                std::panic::Location::caller(),
+            ));
+        }
+        // One task waits in worker 0's queue, the other in the inject queue.
+        let first = shared.inject.pop().expect("spawned from outside: injected");
+        // SAFETY: no worker thread exists; this thread is worker 0 for the whole model.
+        unsafe { shared.workers[0].queue.push(first, &shared.inject) };
+        let other = shared.clone();
+        let worker1 = thread::spawn(move || worker::shut_down_worker(&other, 1));
+        worker::shut_down_worker(&shared, 0);
+        worker1.join().unwrap();
+        assert_eq!(
+            dropped.load(SeqCst),
+            2,
+            "every task's future was dropped once"
+        );
+        assert!(handles.iter().all(|h| h.is_finished()));
+        let late = Shared::spawn(
+            &shared,
+            crate::task::TaskBuilder::new(),
+            async {},
+            std::panic::Location::caller(),
+        );
+        assert!(
+            late.is_finished(),
+            "a spawn after shutdown is cancelled at once"
+        );
+    });
+}

@@ -330,31 +330,7 @@ impl MultiThreadBuilder {
         F: FnOnce(&Handle) -> WorkerHooks,
     {
         let n = self.workers.max(1);
-        let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
-        // The workers, and threads outside spawning into them.
-        let (owned, monitor) = crate::scheduler::task_list(n + 1, self.debug);
-        let shared = Arc::new(Shared {
-            owned,
-            inject: Inject::new(),
-            workers: parkers
-                .iter()
-                .map(|p| WorkerShared {
-                    queue: queue::Local::new(),
-                    lifo: AtomicPtr::new(std::ptr::null_mut()),
-                    parker: p.unpark(),
-                    unparked: AtomicBool::new(false),
-                    counters: Counters::new(),
-                    unparks: SharedCounter::new(),
-                })
-                .collect(),
-            idle: Idle::new(n),
-            driver_unpark: Box::new(driver.unpark()),
-            driver: Mutex::new(Box::new(driver)),
-            driver_holder: AtomicUsize::new(0),
-            shutdown: AtomicBool::new(false),
-            running_workers: AtomicUsize::new(n),
-            monitor,
-        });
+        let (shared, parkers) = Shared::new(n, driver, self.debug);
         let made = hooks(&Handle {
             shared: shared.clone(),
         });
@@ -407,6 +383,43 @@ impl Drop for MultiThread {
         if let Some(m) = &self.shared.monitor {
             m.stop();
         }
+    }
+}
+
+impl Shared {
+    /// The state of an `n`-worker scheduler parking in `driver`, with each worker's parker;
+    /// no thread is started.
+    fn new<P: Park + Send + 'static>(
+        n: usize,
+        driver: P,
+        debug: Option<DebugConfig>,
+    ) -> (Arc<Shared>, Vec<ThreadParker>) {
+        let parkers: Vec<ThreadParker> = (0..n).map(|_| ThreadParker::new()).collect();
+        // The workers, and threads outside spawning into them.
+        let (owned, monitor) = crate::scheduler::task_list(n + 1, debug);
+        let shared = Arc::new(Shared {
+            owned,
+            inject: Inject::new(),
+            workers: parkers
+                .iter()
+                .map(|p| WorkerShared {
+                    queue: queue::Local::new(),
+                    lifo: AtomicPtr::new(std::ptr::null_mut()),
+                    parker: p.unpark(),
+                    unparked: AtomicBool::new(false),
+                    counters: Counters::new(),
+                    unparks: SharedCounter::new(),
+                })
+                .collect(),
+            idle: Idle::new(n),
+            driver_unpark: Box::new(driver.unpark()),
+            driver: Mutex::new(Box::new(driver)),
+            driver_holder: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            running_workers: AtomicUsize::new(n),
+            monitor,
+        });
+        (shared, parkers)
     }
 }
 

@@ -89,6 +89,21 @@ struct Core {
     parker: ThreadParker,
 }
 
+/// A worker's shutdown alone, as the last step of `run` takes it: for the loom model of
+/// last-one-out (`loom_tests.rs`), which cannot run the whole loop.
+#[cfg(all(test, eddy_loom))]
+pub(super) fn shut_down_worker(shared: &Shared, index: usize) {
+    let mut core = Core {
+        index,
+        tick: 0,
+        lifo_polls: 0,
+        searching: false,
+        rng: 1,
+        parker: ThreadParker::new(),
+    };
+    core.shutdown(shared);
+}
+
 /// The worker thread's body.
 pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
     let cx = Context {
