@@ -2,27 +2,16 @@
 //! one thread while the driver's thread fires, and the unpark rule around parking.
 
 use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 use std::time::Duration;
 
 use loom::sync::atomic::AtomicUsize;
 use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use loom::thread;
 
+use eddy_wake::loom::counting_waker;
+
 use crate::{Clock, Driver, ManualClock, Sleep};
-
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Relaxed);
-    }
-}
-
-fn counter() -> (Waker, Arc<Count>) {
-    let c = Arc::new(Count(AtomicUsize::new(0)));
-    (Waker::from(Arc::clone(&c)), c)
-}
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -40,7 +29,7 @@ fn register_racing_process_never_loses_the_timer() {
     loom::model(|| {
         let (mut driver, _clock, deadline) = setup();
         let handle = driver.handle();
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         let t = thread::spawn(move || {
             let mut sleep = Sleep::new_in(Some(handle), deadline);
             let ready = sleep
@@ -68,7 +57,7 @@ fn drop_racing_process_fires_or_cancels_exactly_once() {
     loom::model(|| {
         let (mut driver, _clock, deadline) = setup();
         let handle = driver.handle();
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         let t = thread::spawn(move || {
             let mut sleep = Sleep::new_in(Some(handle), deadline);
             let _ = sleep.poll_elapsed(&mut Context::from_waker(&waker));
@@ -87,8 +76,8 @@ fn repoll_with_a_new_waker_racing_process_wakes_a_current_waker() {
     loom::model(|| {
         let (mut driver, clock, deadline) = setup();
         let handle = driver.handle();
-        let (first, woken_first) = counter();
-        let (second, woken_second) = counter();
+        let (woken_first, first) = counting_waker();
+        let (woken_second, second) = counting_waker();
         let mut sleep = Sleep::new_in(Some(handle), deadline + MS);
         assert!(
             sleep
@@ -131,7 +120,7 @@ fn a_new_earliest_timer_from_another_thread_is_seen_or_unparks() {
         }
         let handle = driver.handle();
         let t = thread::spawn(move || {
-            let (waker, _) = counter();
+            let (_, waker) = counting_waker();
             let mut sleep = Sleep::new_in(Some(handle), deadline + MS);
             assert!(
                 sleep

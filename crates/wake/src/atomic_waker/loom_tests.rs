@@ -5,33 +5,20 @@
 //! flag or its (latest) waker is woken.
 
 use std::sync::Arc;
-use std::task::{Wake, Waker};
 
 use loom::sync::atomic::AtomicUsize;
 use loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use loom::thread;
 
 use super::AtomicWaker;
-
-struct Count(AtomicUsize);
-
-impl Wake for Count {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Relaxed);
-    }
-}
-
-fn counter() -> (Waker, Arc<Count>) {
-    let c = Arc::new(Count(AtomicUsize::new(0)));
-    (Waker::from(Arc::clone(&c)), c)
-}
+use crate::loom::counting_waker;
 
 #[test]
 fn wake_racing_register_is_not_lost() {
     loom::model(|| {
         let slot = Arc::new(AtomicWaker::new());
         let flag = Arc::new(AtomicUsize::new(0));
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         let t = {
             let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
             thread::spawn(move || {
@@ -51,8 +38,8 @@ fn wake_racing_a_waker_swap_reaches_the_new_waker() {
     loom::model(|| {
         let slot = Arc::new(AtomicWaker::new());
         let flag = Arc::new(AtomicUsize::new(0));
-        let (old, _) = counter();
-        let (new, woken) = counter();
+        let (_, old) = counting_waker();
+        let (woken, new) = counting_waker();
         slot.register(&old);
         let t = {
             let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
@@ -77,7 +64,7 @@ fn take_racing_register_hands_over_the_waker_or_the_wake() {
     loom::model(|| {
         let slot = Arc::new(AtomicWaker::new());
         let flag = Arc::new(AtomicUsize::new(0));
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         let t = {
             let (slot, flag) = (Arc::clone(&slot), Arc::clone(&flag));
             thread::spawn(move || {
@@ -103,7 +90,7 @@ fn take_racing_register_hands_over_the_waker_or_the_wake() {
 fn two_wakers_and_a_register_leave_the_slot_consistent() {
     loom::model(|| {
         let slot = Arc::new(AtomicWaker::new());
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         slot.register(&waker);
         let threads: Vec<_> = (0..2)
             .map(|_| {
@@ -134,7 +121,7 @@ fn two_wakers_and_a_register_leave_the_slot_consistent() {
 fn a_wake_during_register_reaches_the_waker_or_leaves_it_stored() {
     loom::model(|| {
         let slot = Arc::new(AtomicWaker::new());
-        let (waker, woken) = counter();
+        let (woken, waker) = counting_waker();
         let t = {
             let slot = Arc::clone(&slot);
             thread::spawn(move || slot.wake())
