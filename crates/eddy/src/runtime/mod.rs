@@ -288,7 +288,8 @@ impl Handle {
     {
         context::refuse_nested("`Handle::run_threadsafe`");
         let task = self.spawn(future);
-        park_until_ready(task)
+        // This thread drives no runtime (checked above): park it until the task is done.
+        eddy_executor::ThreadParker::new().block_on(task)
     }
 
     /// Runs `f` on the runtime's blocking pool; see [`eddy::spawn_blocking`](crate::spawn_blocking).
@@ -396,29 +397,5 @@ impl fmt::Debug for Handle {
 impl fmt::Debug for EnterGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnterGuard").finish_non_exhaustive()
-    }
-}
-
-/// Polls `future` on this thread, parking it between wakes. Only for a thread that drives
-/// no runtime: the wake comes from another thread.
-fn park_until_ready<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        // A spurious return only costs another poll.
-        std::thread::park();
     }
 }

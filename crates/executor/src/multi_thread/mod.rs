@@ -19,7 +19,6 @@
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use crate::coop;
@@ -183,28 +182,12 @@ impl MultiThread {
     /// spawned tasks.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        struct ThreadWaker(ThreadUnparker);
-        impl Wake for ThreadWaker {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.unpark();
-            }
-            fn wake_by_ref(self: &std::sync::Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let mut parker = ThreadParker::new();
-        let waker = Waker::from(std::sync::Arc::new(ThreadWaker(parker.unpark())));
-        let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let main = self.shared.owned.enter_main(Location::caller());
         let observer = self.shared.observer();
-        loop {
-            let poll = || coop::budgeted(|| future.as_mut().poll(&mut cx));
-            if let Poll::Ready(out) = main.poll(observer, poll) {
-                return out;
-            }
-            parker.park();
-        }
+        ThreadParker::new().block_on(std::future::poll_fn(|cx| {
+            main.poll(observer, || coop::budgeted(|| future.as_mut().poll(cx)))
+        }))
     }
 }
 

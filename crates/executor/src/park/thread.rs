@@ -13,6 +13,9 @@
 //!   `park_timeout`, until the time is up, when it resets the word to `EMPTY` (consuming a
 //!   wake that raced with the timeout, which is harmless: it returns anyway).
 
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use super::{Park, Unpark};
@@ -52,6 +55,42 @@ impl ThreadParker {
                 lock: Mutex::new(()),
                 cvar: Condvar::new(),
             }),
+        }
+    }
+}
+
+impl ThreadParker {
+    /// Polls `future` on this thread until it is ready, parking here between polls; any
+    /// wake, from any thread, unparks. For a thread that drives no scheduler: a
+    /// multi-thread runtime's `block_on` caller, or a plain thread waiting on a task.
+    ///
+    /// ```
+    /// use eddy_executor::{MultiThread, ThreadParker};
+    ///
+    /// let rt = MultiThread::new(1);
+    /// let task = rt.handle().spawn(async { 6 * 7 });
+    /// assert_eq!(ThreadParker::new().block_on(task).unwrap(), 42);
+    /// ```
+    pub fn block_on<F: Future>(&mut self, future: F) -> F::Output {
+        struct Unparking(ThreadUnparker);
+        impl Wake for Unparking {
+            fn wake(self: std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+            fn wake_by_ref(self: &std::sync::Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        // std's `Arc`: `Waker::from` needs it; the parker inside is loom's.
+        let waker = Waker::from(std::sync::Arc::new(Unparking(Park::unpark(self))));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+            // A spurious return only costs another poll.
+            self.park();
         }
     }
 }
