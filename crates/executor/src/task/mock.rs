@@ -143,3 +143,15 @@ impl Future for WaitTrigger {
         }
     }
 }
+
+/// The settings of the crate's property tests (`queue/proptests.rs`, `state/proptests.rs`):
+/// 1,000 cases each, generated with XorShift, because ChaCha, the default generator, is
+/// most of the run time in a debug build.
+#[cfg(all(not(eddy_loom), not(miri)))]
+pub(crate) fn proptest_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: 1000,
+        rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+        ..proptest::test_runner::Config::default()
+    }
+}

@@ -10,7 +10,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 use proptest::prelude::*;
-use proptest::test_runner::RngAlgorithm;
 
 use super::*;
 use crate::loom::sync::Arc;
@@ -323,12 +322,7 @@ fn run_concurrent(ops: Vec<OwnerOp>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1000,
-        // ChaCha, the default generator, is most of the run time in a debug build.
-        rng_algorithm: RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::task::mock::proptest_config())]
 
     #[test]
     fn queue_matches_vecdeque_model(ops in proptest::collection::vec(op(), 1..60)) {
@@ -341,12 +335,7 @@ proptest! {
     // may not reproduce while shrinking and the shrunk case can stay long. The races it
     // looks for are narrow (the queue filling while a thief copies), so it runs as many
     // cases as the single-threaded model (docs/testing.md, "Property tests").
-    #![proptest_config(ProptestConfig {
-        cases: 1000,
-        // ChaCha, the default generator, is most of the run time in a debug build.
-        rng_algorithm: RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::task::mock::proptest_config())]
 
     #[test]
     fn queue_concurrent_steals_conserve_tasks(

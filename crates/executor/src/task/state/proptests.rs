@@ -12,7 +12,6 @@
 //! each transition there.
 
 use proptest::prelude::*;
-use proptest::test_runner::RngAlgorithm;
 
 use super::*;
 
@@ -498,12 +497,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 1000,
-        // ChaCha, the default generator, is most of the run time in a debug build.
-        rng_algorithm: RngAlgorithm::XorShift,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::task::mock::proptest_config())]
 
     #[test]
     fn state_word_matches_reference(ops in proptest::collection::vec(op(), 1..150)) {
