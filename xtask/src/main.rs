@@ -30,7 +30,8 @@ jobs:
   stress  load and fault scenarios in release mode, each in its own process; ends with a
           table of operations, errors, lost, leaked and peak RSS [--quick] [--only NAME]
           [--seconds N]
-  tidy    repository conventions: loom shims, SAFETY comments
+  tidy    repository conventions: loom shims, SAFETY comments, crate layers, the loom
+          audit table of docs/testing.md against the code
 ";
 
 fn main() -> ExitCode {

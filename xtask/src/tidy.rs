@@ -6,6 +6,11 @@
 //!   `unsafe fn` a `# Safety` section, including private ones clippy does not look at.
 //! - Each runtime crate depends only on the eddy crates below it (`LAYERS`; the
 //!   architecture invariants in docs/ARCHITECTURE.md): no back door upward or sideways.
+//! - docs/testing.md's loom audit names every atomic, lock, condvar, once-cell and
+//!   thread-local of the library crates, with a loom model that exists or the reason there
+//!   is none (`loom_audit`).
+
+mod loom_audit;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,9 +46,10 @@ const LAYERS: &[(&str, &[&str])] = &[
 ];
 
 pub(crate) fn run() -> Result {
-    println!("\n==> [tidy] checking loom shims, SAFETY comments and crate layers");
+    println!("\n==> [tidy] checking loom shims, SAFETY comments, crate layers and the loom audit");
     let root = root();
     let mut problems = check_layers(&root);
+    problems.extend(loom_audit::check(&root));
     for dir in ["crates", "tests", "xtask"] {
         for file in rust_files(&root.join(dir)) {
             let text = fs::read_to_string(&file)
