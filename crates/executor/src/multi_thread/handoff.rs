@@ -21,6 +21,25 @@
 //! later one). So the waker sees the holder (and unparks the driver) or the worker sees
 //! `unparked` (and does not block); a wake is never lost.
 //!
+//! Setting and clearing the flag are both swaps. The worker clears it ([`consume_unpark`])
+//! after it wakes, and a new `wake` may race that clear; nothing synchronizes the two. Were
+//! the clear a plain store, the memory model could place it after the new wake's `true` in
+//! the flag's modification order: the wake would be erased, the worker's next
+//! `claim_driver` could read the erased `false` while the waker read the holder from before
+//! that claim, and the worker would block in the driver with the wake lost (on hardware
+//! whose store buffers let the clear reach memory late, as Arm's may). A read-modify-write
+//! reads the newest value, so the clear either reads the new wake (and acquires what the
+//! waker published, which the worker's recheck then sees) or comes before it in the order,
+//! and the Dekker pair above applies. `wake` swaps too, although a store would be correct
+//! against the clearing swap: loom orders a store against a concurrent read-modify-write
+//! only through what the storing thread has seen, so it would still let the claim read the
+//! clear's `false` (a false alarm), while two read-modify-writes it orders exactly. On x86 a SeqCst store is already an `xchg`, so
+//! neither swap costs anything there. The two-worker whole-loop model
+//! (`loom_tests::whole_loop_with_two_workers_runs_a_task_then_shuts_down`, run with
+//! `EDDY_LOOM_DEEP=1`) found the lost wake: a shutdown whose unpark never reached a worker
+//! parked in the driver. `loom_tests::a_wake_racing_the_consume_of_the_last_one_is_not_lost`
+//! checks it on its own, in the suite.
+//!
 //! Why fences when every access is already SeqCst: under C11 the four SeqCst accesses alone
 //! are correct too, but loom treats SeqCst loads and stores as Acquire/Release and models
 //! only `fence(SeqCst)` exactly, so without the fences it would (falsely) report a lost wake
@@ -41,8 +60,9 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, fence};
 /// Waker side: marks worker `index` unparked and returns whether it holds the driver, in
 /// which case the caller must unpark the driver as well.
 pub(super) fn wake(unparked: &AtomicBool, driver_holder: &AtomicUsize, index: usize) -> bool {
-    // SeqCst: the store of the Dekker pair; `claim_driver`'s load reads it.
-    unparked.store(true, SeqCst);
+    // SeqCst: the store of the Dekker pair; `claim_driver`'s load reads it. A swap, so it
+    // is ordered against `consume_unpark`'s (module doc).
+    unparked.swap(true, SeqCst);
     // SeqCst fence: pairs with the fence in `claim_driver` (module doc).
     fence(SeqCst);
     // SeqCst: reads `claim_driver`'s store when its fence came first.
@@ -71,7 +91,10 @@ pub(super) fn release_driver(driver_holder: &AtomicUsize) {
 }
 
 /// Worker side, awake again: the wake is consumed.
+///
+/// A swap, not a store, so a racing `wake` is never erased (module doc).
 pub(super) fn consume_unpark(unparked: &AtomicBool) {
-    // SeqCst: ordered after the `wake` store it consumes (module doc).
-    unparked.store(false, SeqCst);
+    // SeqCst: an RMW reads the newest value, so it cannot erase a racing `wake`'s `true`
+    // unread; when it reads one, it acquires what that waker published.
+    unparked.swap(false, SeqCst);
 }

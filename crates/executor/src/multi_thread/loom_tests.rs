@@ -2,6 +2,7 @@
 //! scheduler.
 
 use std::ptr;
+use std::task::Poll;
 
 use super::worker::take_lifo;
 use super::*;
@@ -190,6 +191,112 @@ fn last_worker_out_cancels_every_task() {
         assert!(
             late.is_finished(),
             "a spawn after shutdown is cancelled at once"
+        );
+    });
+}
+
+/// The two-worker whole-loop model's settings: one preemption, not the suite's three,
+/// unless `EDDY_LOOM_DEEP` is set. Three threads running real worker loops (two workers and
+/// the `block_on` thread) at three preemptions ran for more than 15 minutes without
+/// finishing (it found the lost wake `handoff.rs` describes after about 80 s), and at two
+/// for more than 10; at one they finish in seconds.
+fn two_worker_model() -> loom::model::Builder {
+    let mut builder = loom::model::Builder::new();
+    if std::env::var_os("EDDY_LOOM_DEEP").is_none() {
+        builder.preemption_bound = Some(1);
+    }
+    builder
+}
+
+/// Spawns a task that yields once from outside the runtime, waits for it with `block_on`,
+/// then drops the runtime.
+fn spawn_wait_and_drop(workers: usize) {
+    let rt = MultiThread::builder().worker_threads(workers).build();
+    let h = rt.spawn(async {
+        YieldOnce(false).await;
+        7
+    });
+    assert_eq!(rt.block_on(h).expect("the task is not cancelled"), 7);
+    drop(rt);
+}
+
+/// A future that returns `Pending` once, waking itself first (a yield), then `Ready`.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// The worker loop as a whole, on a real worker parking in a `ThreadParker` driver: a
+/// task spawned from outside (inject queue, `notify_one`, the sleeping worker unparked in
+/// the driver through the hand-off) yields once (`schedule_local` puts a self-wake at the
+/// back of the worker's own queue), completes, and wakes the `block_on` waiting on its
+/// `JoinHandle`; then dropping the runtime sets `shutdown`, and the worker, in whatever
+/// state it is (searching, registering as a sleeper, parked in the driver), sees it and
+/// exits. A lost wake anywhere leaves a thread parked for ever: a loom deadlock.
+#[test]
+fn whole_loop_runs_an_injected_task_then_shuts_down() {
+    loom::model(|| spawn_wait_and_drop(1));
+}
+
+/// The same with two workers, so that the second searches, steals or parks on its own
+/// parker while the first holds the driver (at one preemption; see `two_worker_model`).
+#[test]
+fn whole_loop_with_two_workers_runs_a_task_then_shuts_down() {
+    two_worker_model().check(|| spawn_wait_and_drop(2));
+}
+
+/// The scheduler's `shutdown` flag on its own: a two-worker runtime dropped at once, while
+/// its workers are still starting, searching, registering as sleepers or parked.
+/// `MultiThread::drop` stores the flag before it unparks each worker; a worker reads it at
+/// the top of its loop, between search rounds and after the sleeper fence. Every worker
+/// exits, so `drop`'s joins return (a worker that missed the flag would park for ever).
+#[test]
+fn shutdown_reaches_every_worker_state() {
+    loom::model(|| drop(MultiThread::builder().worker_threads(2).build()));
+}
+
+/// The driver hand-off with history, as `Core::sleep` runs it a second time: the worker
+/// was woken once already (its `unparked` is still `true`), consumes that wake, fences and
+/// rechecks for work as a sleeper does, then claims the driver; meanwhile a producer
+/// publishes work and wakes the worker again. The second wake must not be lost: the worker
+/// sees the work, or sees the flag, or the waker sees it holding the driver. With
+/// `consume_unpark` a plain store, the clear may land after the second wake's `true` in
+/// the flag's modification order and erase it, and all three miss (the bug
+/// `whole_loop_runs_an_injected_task_then_shuts_down` found).
+#[test]
+fn a_wake_racing_the_consume_of_the_last_one_is_not_lost() {
+    loom::model(|| {
+        let w = Arc::new(worker_shared());
+        w.unparked.store(true, SeqCst);
+        let holder = Arc::new(AtomicUsize::new(0));
+        let work = Arc::new(AtomicBool::new(false));
+        let (w2, holder2, work2) = (w.clone(), holder.clone(), work.clone());
+        let worker = thread::spawn(move || {
+            handoff::consume_unpark(&w2.unparked);
+            crate::loom::sync::atomic::fence(SeqCst);
+            if work2.load(SeqCst) {
+                return false;
+            }
+            // The driver is not released here: a worker that blocks releases it only
+            // once it is unparked, and a waker reading that release is too late.
+            handoff::claim_driver(&w2.unparked, &holder2, 1)
+        });
+        work.store(true, SeqCst);
+        let unparks_driver = handoff::wake(&w.unparked, &holder, 1);
+        let blocks = worker.join().unwrap();
+        assert!(
+            !blocks || unparks_driver,
+            "the worker blocked in the driver and the wake did not unpark it"
         );
     });
 }

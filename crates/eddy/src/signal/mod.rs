@@ -31,18 +31,18 @@
 //! force the exit can call `ctrl_c` again and `std::process::exit` when it resolves. A
 //! handler installed earlier by other code is replaced, not chained.
 
+mod delivery;
+
 use std::future::poll_fn;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::OnceLock;
-use std::task::{Context, Poll, Waker};
 
 use eddy_net::{Async, Handle};
 use nix::errno::Errno;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-use crate::loom::sync::atomic::{AtomicUsize, Ordering};
-use crate::loom::sync::{Mutex, lock};
+use delivery::{Delivery, Waiter};
 
 /// Waits for the next `SIGINT` (Ctrl-C in a terminal).
 ///
@@ -105,10 +105,18 @@ pub async fn ctrl_c() -> io::Result<()> {
     // the process reacts to Ctrl-C.
     let handle = Handle::current()?;
     let globals = install()?;
-    let seen = globals.generation.load(Ordering::Acquire);
+    let mut waiter = Waiter::new(&globals.delivery);
     let reader = Async::with_handle(globals.read.try_clone()?, &handle)?;
-    let mut waiter = Waiter { globals, id: None };
-    poll_fn(|cx| waiter.poll(cx, &reader, seen)).await
+    poll_fn(|cx| {
+        waiter.poll(
+            cx,
+            |cx| reader.poll_read_with(cx, |mut pipe| drain(&mut pipe)),
+            || {
+                let _ = drain(&mut reader.get_ref());
+            },
+        )
+    })
+    .await
 }
 
 /// The process-wide state the handler reads. Set once, never freed or closed.
@@ -117,18 +125,8 @@ struct Globals {
     read: std::io::PipeReader,
     /// The write end, owned here and never closed, so the handler's raw fd stays valid.
     write: std::io::PipeWriter,
-    /// How many `SIGINT`s have arrived. Bumped by the handler before it writes to the pipe
-    /// (`Release`, pairing with the `Acquire` loads in `Waiter::fired`), so whoever reads
-    /// the byte or is woken by whoever read it sees the new count.
-    generation: AtomicUsize,
-    /// The wakers of pending `ctrl_c` futures, woken by each one that resolves.
-    waiters: Mutex<Waiters>,
-}
-
-#[derive(Default)]
-struct Waiters {
-    next_id: u64,
-    list: Vec<(u64, Waker)>,
+    /// How many `SIGINT`s arrived, and the pending futures' wakers (`delivery.rs`).
+    delivery: Delivery,
 }
 
 /// Set before the handler is installed; the handler reads it with `get`, a lock-free atomic
@@ -158,8 +156,7 @@ fn install() -> io::Result<&'static Globals> {
             GLOBALS.get_or_init(|| Globals {
                 read,
                 write,
-                generation: AtomicUsize::new(0),
-                waiters: Mutex::new(Waiters::default()),
+                delivery: Delivery::new(),
             })
         }
     };
@@ -183,7 +180,7 @@ extern "C" fn on_sigint(_signal: libc::c_int) {
     // write(2) may set errno, and the interrupted code may be about to read it.
     let saved = Errno::last_raw();
     if let Some(globals) = GLOBALS.get() {
-        globals.generation.fetch_add(1, Ordering::Release);
+        globals.delivery.record();
         let byte = 1u8;
         // SAFETY: write(2) is async-signal-safe; the fd is the pipe's write end, owned by
         // GLOBALS and never closed; the buffer is one valid byte. A full pipe (EAGAIN) is
@@ -191,87 +188,6 @@ extern "C" fn on_sigint(_signal: libc::c_int) {
         let _ = unsafe { libc::write(globals.write.as_raw_fd(), (&raw const byte).cast(), 1) };
     }
     Errno::set_raw(saved);
-}
-
-/// One pending `ctrl_c` future's entry in the waiter list; removes itself on drop.
-struct Waiter {
-    globals: &'static Globals,
-    /// The id of this waiter's entry in `globals.waiters`, once registered.
-    id: Option<u64>,
-}
-
-impl Waiter {
-    fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-        reader: &Async<std::io::PipeReader>,
-        seen: usize,
-    ) -> Poll<io::Result<()>> {
-        loop {
-            // Register before checking, so a waiter that resolves between the check and
-            // the registration still finds this waker on the list.
-            self.register(cx.waker());
-            if self.fired(seen) {
-                // Empty the pipe for the futures that come later, then wake every other
-                // waiter: draining may hide the bytes from their reactors for good.
-                let _ = drain(&mut reader.get_ref());
-                self.wake_all();
-                return Poll::Ready(Ok(()));
-            }
-            match reader.poll_read_with(cx, |mut pipe| drain(&mut pipe)) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                // Bytes were drained: from a signal that raced this poll (the loop sees
-                // the new generation), or stale ones from before this future's first poll
-                // (the loop polls again, which clears the readiness and waits).
-                Poll::Ready(Ok(())) => {}
-            }
-        }
-    }
-
-    fn fired(&self, seen: usize) -> bool {
-        // Acquire pairs with the handler's Release increment.
-        self.globals.generation.load(Ordering::Acquire) != seen
-    }
-
-    fn register(&mut self, waker: &Waker) {
-        let mut waiters = lock(&self.globals.waiters);
-        match self.id {
-            Some(id) => {
-                if let Some((_, stored)) = waiters.list.iter_mut().find(|(i, _)| *i == id)
-                    && !stored.will_wake(waker)
-                {
-                    *stored = waker.clone();
-                }
-            }
-            None => {
-                let id = waiters.next_id;
-                waiters.next_id += 1;
-                waiters.list.push((id, waker.clone()));
-                self.id = Some(id);
-            }
-        }
-    }
-
-    fn wake_all(&self) {
-        let wakers: Vec<Waker> = lock(&self.globals.waiters)
-            .list
-            .iter()
-            .filter(|(id, _)| Some(*id) != self.id)
-            .map(|(_, waker)| waker.clone())
-            .collect();
-        for waker in wakers {
-            waker.wake();
-        }
-    }
-}
-
-impl Drop for Waiter {
-    fn drop(&mut self) {
-        if let Some(id) = self.id {
-            lock(&self.globals.waiters).list.retain(|(i, _)| *i != id);
-        }
-    }
 }
 
 /// Reads everything in the pipe. `Ok` if anything was read, `WouldBlock` if it was empty.
