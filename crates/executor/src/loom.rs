@@ -8,7 +8,8 @@
 pub(crate) use eddy_wake::loom::{cell, hint, sync, thread, unmodelled};
 
 /// The blocking pool's job queue: crossbeam-channel normally; under loom a Mutex+Condvar
-/// queue with the same surface, because crossbeam's internals are invisible to loom.
+/// queue with the same surface, because crossbeam's internals are invisible to loom. Its
+/// `recv_timeout` times out when a model's clock thread calls `Receiver::elapse`.
 #[cfg(not(eddy_loom))]
 #[allow(unused_imports)] // Each configuration uses a different subset.
 pub(crate) mod channel {
@@ -39,8 +40,7 @@ pub(crate) mod channel {
     /// Why `recv_timeout` returned nothing.
     #[derive(Debug, PartialEq, Eq)]
     pub(crate) enum RecvTimeoutError {
-        /// Loom does not model time, so a model never sees this; it exists for the API.
-        #[allow(dead_code)]
+        /// The model's clock moved (`Receiver::elapse`) while the queue stayed empty.
         Timeout,
         Disconnected,
     }
@@ -79,22 +79,30 @@ pub(crate) mod channel {
     }
 
     impl<T> Receiver<T> {
-        /// Blocks until a value or disconnection; loom has no clock, so `_timeout` is ignored.
-        pub(crate) fn recv_timeout(&self, _timeout: Duration) -> Result<T, RecvTimeoutError> {
-            let mut inner = super::sync::lock(&self.0.inner);
-            loop {
-                if let Some(v) = inner.queue.pop_front() {
-                    return Ok(v);
-                }
-                if inner.senders == 0 {
-                    return Err(RecvTimeoutError::Disconnected);
-                }
-                inner = self
-                    .0
-                    .ready
-                    .wait(inner)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+        /// Blocks until a value, disconnection or a step of the model's clock (`elapse`),
+        /// and reports them in that order of precedence, as crossbeam's does (a value that
+        /// is there when the timeout fires is still taken).
+        pub(crate) fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+            let inner = super::sync::lock(&self.0.inner);
+            let (mut inner, _) = self
+                .0
+                .ready
+                .wait_timeout_while(inner, timeout, |i| i.queue.is_empty() && i.senders > 0)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(v) = inner.queue.pop_front() {
+                return Ok(v);
             }
+            if inner.senders == 0 {
+                return Err(RecvTimeoutError::Disconnected);
+            }
+            Err(RecvTimeoutError::Timeout)
+        }
+
+        /// The model's clock: every `recv_timeout` waiting now times out (see eddy-wake's
+        /// `loom` shim, whose `Condvar` this drives).
+        #[cfg(test)]
+        pub(crate) fn elapse(&self) {
+            self.0.ready.elapse(&self.0.inner);
         }
 
         pub(crate) fn try_recv(&self) -> Result<T, ()> {

@@ -6,6 +6,11 @@
 //! `cargo xtask loom` swaps every one of them for the model checker's version. The std side
 //! of [`cell::TrackedCell`] mirrors loom's closure API (`with`, `with_mut`) so the same code
 //! compiles both ways. Poisoning has one policy everywhere: [`sync::lock`] ignores it.
+//!
+//! Loom has no clock (its `Condvar::wait_timeout` is plain `wait`), so under loom
+//! [`sync::Condvar`] is eddy's own wrapper with a clock a model drives: a timed wait times
+//! out when the model calls `Condvar::elapse`, from a thread of its own, so loom tries the
+//! timeout at every point that thread can run. Without `elapse` it behaves as loom's.
 
 #[cfg(not(eddy_loom))]
 #[allow(unused_imports)] // Each crate uses a different subset.
@@ -27,7 +32,9 @@ pub mod sync {
 #[allow(unused_imports)] // Each crate uses a different subset.
 pub mod sync {
     //! Locks, atomics and `Arc`.
-    pub use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub use loom::sync::{Arc, Mutex, MutexGuard};
+
+    pub use super::clock::{Condvar, WaitTimeoutResult};
 
     /// Atomics.
     pub mod atomic {
@@ -48,6 +55,119 @@ pub fn lock<T>(mutex: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+#[cfg(eddy_loom)]
+mod clock {
+    //! A condition variable whose timed waits a loom model can time out.
+    //!
+    //! Time is a step counter per condition variable. A timed wait notes the count when it
+    //! starts and has timed out once the count moved; [`Condvar::elapse`] (the model's clock
+    //! thread) moves it under the waiters' mutex and wakes every waiter. So each `elapse`
+    //! times out exactly the waits in progress at that moment, whatever their duration (a
+    //! step is longer than any timeout), and a wait that starts after the model's last
+    //! `elapse` never times out: time has stopped, so it must be woken by a notify. A model
+    //! whose clock thread elapses a bounded number of times therefore checks two things at
+    //! once: the protocol is right when a timeout fires at any point, and nothing relies on
+    //! a timeout to make progress that a notify should have made (loom reports a deadlock).
+
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::{LockResult, PoisonError};
+    use std::time::Duration;
+
+    use loom::sync::{Mutex, MutexGuard};
+
+    /// `std::sync::Condvar` for loom models, with a clock (see the module docs).
+    #[derive(Debug, Default)]
+    pub struct Condvar {
+        inner: loom::sync::Condvar,
+        /// Clock steps so far. Written by `elapse` and read by timed waits, both under the
+        /// waiters' mutex, which orders them; a std atomic, so the model's clock adds no
+        /// interleavings of its own (loom runs model threads one at a time).
+        steps: AtomicUsize,
+    }
+
+    /// Whether a timed wait timed out, as std's type of that name.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct WaitTimeoutResult(bool);
+
+    impl WaitTimeoutResult {
+        /// `true` if the wait timed out: the model's clock moved while it waited.
+        pub fn timed_out(&self) -> bool {
+            self.0
+        }
+    }
+
+    impl Condvar {
+        /// A condition variable whose clock has not moved.
+        pub fn new() -> Condvar {
+            Condvar::default()
+        }
+
+        /// Blocks until notified, as `std::sync::Condvar::wait`.
+        pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+            self.inner.wait(guard)
+        }
+
+        /// Blocks until notified or until the model's clock moves; `_timeout` is any
+        /// duration shorter than a clock step, so it is not read.
+        pub fn wait_timeout<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            _timeout: Duration,
+        ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+            let start = self.steps.load(Relaxed);
+            let guard = self.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            let timed_out = self.steps.load(Relaxed) != start;
+            Ok((guard, WaitTimeoutResult(timed_out)))
+        }
+
+        /// Blocks while `condition` holds, until the model's clock moves, as
+        /// `std::sync::Condvar::wait_timeout_while`: the result says it timed out only if
+        /// `condition` still holds.
+        pub fn wait_timeout_while<'a, T, F>(
+            &self,
+            mut guard: MutexGuard<'a, T>,
+            _timeout: Duration,
+            mut condition: F,
+        ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)>
+        where
+            F: FnMut(&mut T) -> bool,
+        {
+            let start = self.steps.load(Relaxed);
+            loop {
+                if !condition(&mut *guard) {
+                    return Ok((guard, WaitTimeoutResult(false)));
+                }
+                if self.steps.load(Relaxed) != start {
+                    return Ok((guard, WaitTimeoutResult(true)));
+                }
+                guard = self.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+
+        /// Wakes one waiter.
+        pub fn notify_one(&self) {
+            self.inner.notify_one();
+        }
+
+        /// Wakes every waiter.
+        pub fn notify_all(&self) {
+            self.inner.notify_all();
+        }
+
+        /// The model's clock: one step passes, so every timed wait on this condition
+        /// variable now in progress times out. `mutex` must be the one those waits hold
+        /// (taking it is what keeps a waiter from missing the step between noting the
+        /// count and blocking).
+        pub fn elapse<T>(&self, mutex: &Mutex<T>) {
+            let guard = super::lock(mutex);
+            self.steps.fetch_add(1, Relaxed);
+            drop(guard);
+            self.inner.notify_all();
+        }
     }
 }
 
@@ -121,6 +241,8 @@ pub mod cell {
 #[cfg(eddy_loom)]
 pub mod cell {
     //! The unsafe cell.
+    // The std side's name, on purpose: see there.
+    #[allow(clippy::unsafe_removed_from_name)]
     pub use loom::cell::UnsafeCell as TrackedCell;
 }
 
