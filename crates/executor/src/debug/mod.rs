@@ -19,6 +19,9 @@
 //!   the same `seq` for longer than the threshold is reported (lower bound: the time since
 //!   the tick that first saw it), once; when that `seq` is gone, the end is reported with
 //!   the duration estimated to within a tick. The polling thread never reads a clock.
+//! - A thread that exits marks its slots exited (`Slot::exit`, from its thread-local's
+//!   destructor). A scan forgets a slot only if it was marked before the scan read it, so
+//!   that read saw the thread's last poll end (and the end of a slow one is reported).
 //! - Busy time is sampled, the way a profiler samples: at each tick the watchdog charges
 //!   the time since the previous tick to the task each slot is polling. A task that runs
 //!   for a whole tick is charged about that; one that never runs across a tick is charged

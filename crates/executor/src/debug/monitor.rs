@@ -52,13 +52,19 @@ thread_local! {
     static LAST: Cell<(u64, *const Slot)> = const { Cell::new((0, std::ptr::null())) };
 }
 
-/// Keeps this thread's slots alive; clears the fast-path cache when the thread exits, so
-/// no poll during thread teardown can follow it to a freed slot.
+/// Keeps this thread's slots alive; when the thread exits, clears the fast-path cache, so
+/// no poll during thread teardown can follow it to a freed slot, and marks each slot exited
+/// for the watchdog.
 struct ThreadSlots(Vec<(u64, Arc<Slot>)>);
 
 impl Drop for ThreadSlots {
     fn drop(&mut self) {
         let _ = LAST.try_with(|l| l.set((0, std::ptr::null())));
+        // No poll on this thread reaches these slots any more (`LAST` is clear, `SLOTS` is
+        // going): the watchdog may forget each one after its next read.
+        for (_, slot) in &self.0 {
+            slot.exit();
+        }
     }
 }
 

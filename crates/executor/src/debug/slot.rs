@@ -5,7 +5,7 @@ use std::panic::Location;
 
 use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use crate::loom::sync::atomic::{AtomicPtr, AtomicU64, fence};
+use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, fence};
 use crate::task::PollEnd;
 
 /// One polling thread's view for the watchdog; see the module docs for the protocol.
@@ -16,6 +16,9 @@ pub(crate) struct Slot {
     pub(super) thread: String,
     /// The owning thread's copy of `seq`, so it never loads the atomic it alone writes.
     mine: TrackedCell<u64>,
+    /// Set as the owning thread exits (`exit`), after its last poll: from then on the slot
+    /// never changes, and the watchdog forgets it once it has read it.
+    exited: AtomicBool,
 }
 
 // SAFETY: `mine` is only touched by the thread that owns the slot (`begin`/`end`, called
@@ -45,7 +48,21 @@ impl Slot {
             location: AtomicPtr::new(std::ptr::null_mut()),
             thread,
             mine: TrackedCell::new(0),
+            exited: AtomicBool::new(false),
         }
+    }
+
+    /// The owning thread is exiting and will never poll with this slot again.
+    pub(super) fn exit(&self) {
+        // Release: the watchdog's load in `has_exited` that sees this sees the last `end`.
+        self.exited.store(true, Release);
+    }
+
+    /// Whether the owning thread has exited (`exit`); the watchdog's.
+    pub(super) fn has_exited(&self) -> bool {
+        // Acquire: pairs with the Release store in `exit`, so a read after this one sees
+        // the thread's last `end`.
+        self.exited.load(Acquire)
     }
 
     /// Whether the owning thread (the caller) is inside a poll it began here. Not on the

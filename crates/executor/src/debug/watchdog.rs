@@ -71,12 +71,17 @@ impl Watchdog {
 
     fn scan(&mut self, now: u64) {
         let slots = lock(&self.state.slots).clone();
-        for slot in slots {
-            let i = match self.tracks.iter().position(|t| Arc::ptr_eq(&t.slot, &slot)) {
+        // Read before the slots themselves. A slot is forgotten only if its thread had
+        // exited before this scan read it: the read then sees that thread's last poll end,
+        // so a slow poll that ended as its thread exited (a worker joined at shutdown) still
+        // gets its end report. A thread that exits during the scan is forgotten by the next.
+        let exited: Vec<bool> = slots.iter().map(|s| s.has_exited()).collect();
+        for slot in &slots {
+            let i = match self.tracks.iter().position(|t| Arc::ptr_eq(&t.slot, slot)) {
                 Some(i) => i,
                 None => {
                     self.tracks.push(Track {
-                        slot,
+                        slot: slot.clone(),
                         seen: None,
                         name: None,
                         before: self.prev_tick,
@@ -89,21 +94,17 @@ impl Watchdog {
             };
             self.check(i, now);
         }
-        // Only now forget the slots of threads that exited, so a slow poll that ended as
-        // its thread exited (a worker joined at shutdown) still gets its end report. A slot
-        // is held by the monitor's list, its thread's thread-local until the thread exits,
-        // and our track once we follow it. A slot registered after the clone above has no
-        // track yet, so the count that marks a live thread depends on whether we track it
-        // (counting a track we do not have would drop a thread that just registered, and
-        // its polls would go unseen for good).
-        let mut slots = lock(&self.state.slots);
-        let tracks = &self.tracks;
-        slots.retain(|s| {
-            let tracked = tracks.iter().any(|t| Arc::ptr_eq(&t.slot, s));
-            Arc::strong_count(s) > 1 + usize::from(tracked)
-        });
-        self.tracks
-            .retain(|t| slots.iter().any(|s| Arc::ptr_eq(s, &t.slot)));
+        let gone: Vec<&Arc<Slot>> = slots
+            .iter()
+            .zip(&exited)
+            .filter_map(|(slot, &exited)| exited.then_some(slot))
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        let is_gone = |s: &Arc<Slot>| gone.iter().any(|g| Arc::ptr_eq(g, s));
+        lock(&self.state.slots).retain(|s| !is_gone(s));
+        self.tracks.retain(|t| !is_gone(&t.slot));
     }
 
     /// Forgets the busy time of tasks that are gone.

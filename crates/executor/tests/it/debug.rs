@@ -290,3 +290,57 @@ fn a_block_on_nested_in_a_poll_of_the_same_runtime_leaves_the_outer_poll_watched
     assert_eq!(report.name.as_deref(), Some("main"), "{report}");
     assert!(rt.tasks().is_empty());
 }
+
+/// Regression: a thread whose slow poll ended and which then exited while the watchdog was
+/// in the middle of a scan (after it had checked that thread's slot, before the scan
+/// forgot the slots of exited threads) never got its end report, and its task stayed in
+/// the slow list for good: the scan saw the thread gone and forgot its slot without
+/// reading it again. The hook holds the watchdog in that window (it runs from the check)
+/// until the thread is gone. Found by the loom model
+/// `debug::loom_tests::stop_ends_the_watchdog_after_a_final_scan`.
+#[test]
+fn a_slow_poll_whose_thread_exits_mid_scan_still_gets_its_end_report() {
+    let (tx, reports) = mpsc::channel();
+    let (seen_tx, seen_rx) = mpsc::channel::<()>();
+    let (gone_tx, gone_rx) = mpsc::channel::<()>();
+    let hook = {
+        let (tx, seen_tx, gone_rx) = (Mutex::new(tx), Mutex::new(seen_tx), Mutex::new(gone_rx));
+        move |r: &SlowPoll| {
+            let _ = tx.lock().unwrap().send(r.clone());
+            if !r.finished {
+                let _ = seen_tx.lock().unwrap().send(());
+                let _ = gone_rx.lock().unwrap().recv_timeout(PATIENCE);
+            }
+        }
+    };
+    let rt = Arc::new(
+        MultiThread::builder()
+            .worker_threads(1)
+            .debug(
+                DebugConfig::new()
+                    .slow_poll_threshold(Duration::from_millis(20))
+                    .on_slow_poll(Arc::new(hook)),
+            )
+            .build(),
+    );
+    // A `block_on` caller's main future is watched in a slot of the caller's thread; it
+    // blocks until it is reported, then returns, and the thread exits.
+    let caller = {
+        let rt = rt.clone();
+        std::thread::spawn(move || rt.block_on(async move { seen_rx.recv_timeout(PATIENCE) }))
+    };
+    let first: SlowPoll = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    assert!(!first.finished, "{first}");
+    assert!(
+        caller.join().unwrap().is_ok(),
+        "the main future saw its report"
+    );
+    gone_tx.send(()).unwrap();
+    let last = reports
+        .recv_timeout(PATIENCE)
+        .expect("no end-of-poll report for a thread that exited");
+    assert!(
+        last.finished && last.task == first.task,
+        "{last} after {first}"
+    );
+}
