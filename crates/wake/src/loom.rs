@@ -171,7 +171,9 @@ mod clock {
     }
 }
 
-/// Locks loom must not see: std's, on threads outside any model (debug mode's watchdog).
+/// Locks loom need not see: std's, for tables whose critical sections run plain code only
+/// (no atomic, lock, cell or thread operation of loom's), so no model thread can be switched
+/// out holding one and block another on it. Debug mode keeps its tables behind them.
 pub mod unmodelled {
     /// Locks a std mutex, ignoring poisoning, by the same policy as [`super::lock`].
     #[inline]

@@ -1,11 +1,17 @@
-//! loom model of the slot's sequence lock: the watchdog never reports a task with another
-//! poll's location, and never misses that a poll is running.
+//! loom models of debug mode: the slot's sequence lock (the watchdog never reports a task
+//! with another poll's location, and never misses that a poll is running), and the
+//! watchdog's stop signal (timed out by the model's clock thread, `Condvar::elapse`).
 
 use std::panic::Location;
+use std::time::Duration;
 
+use super::monitor::{Monitor, State};
 use super::slot::{Seen, Slot};
+use super::{DebugConfig, SlowPoll};
 use crate::loom::sync::Arc;
 use crate::loom::thread;
+use crate::loom::unmodelled::lock;
+use crate::task::{OwnedTasks, TaskId};
 
 fn here() -> &'static Location<'static> {
     Location::caller()
@@ -82,5 +88,99 @@ fn a_running_poll_is_seen() {
         ));
         slot.end(seq);
         assert_eq!(slot.read(), Seen::Idle);
+    });
+}
+
+/// The reports a model's hook received: `(task, finished)`, in order.
+type Reports = std::sync::Arc<std::sync::Mutex<Vec<(u64, bool)>>>;
+
+/// A monitor whose watchdog is running, with one polling thread's slot registered and a
+/// threshold of zero (a poll the watchdog sees in two scans in a row is slow, so no report
+/// depends on how much real time passed), and a model clock thread that ends the
+/// watchdog's tick wait three times, at any points.
+fn watched() -> (
+    Monitor,
+    std::sync::Arc<Slot>,
+    Reports,
+    thread::JoinHandle<()>,
+) {
+    let reports = Reports::default();
+    let hook = {
+        let reports = reports.clone();
+        std::sync::Arc::new(move |p: &SlowPoll| lock(&reports).push((p.task.as_u64(), p.finished)))
+    };
+    let monitor = Monitor::new(DebugConfig {
+        threshold: Duration::ZERO,
+        hook: Some(hook),
+    });
+    // Registered as a polling thread's first poll would; the `Arc` kept here stands for
+    // that thread's own (its `ThreadSlots` entry).
+    let slot = std::sync::Arc::new(Slot::new("poller".to_owned()));
+    lock(&monitor.state().slots).push(slot.clone());
+    monitor.start(std::sync::Arc::new(OwnedTasks::new(1)));
+    let clock = {
+        let state: std::sync::Arc<State> = monitor.state().clone();
+        thread::spawn(move || {
+            for _ in 0..3 {
+                state.stopped.elapse(&state.stop);
+            }
+        })
+    };
+    (monitor, slot, reports, clock)
+}
+
+/// Stopping the monitor, wherever the watchdog is (not yet waiting, waiting for its tick,
+/// woken by the clock, scanning), ends the watchdog thread without waiting for a tick (the
+/// model's clock stops after three, so a stop missed until the next tick is a deadlock), and
+/// after one final scan: a slow poll reported while it ran, which ended before `stop` (and
+/// whose thread exited, as a runtime's workers are joined before it stops the monitor),
+/// always gets its end report and leaves the slow list. It found a bug: a scan used to
+/// forget the slot of a thread that exited just after the scan had read it, so the end
+/// was never seen (regression test in `tests/it/debug.rs`).
+#[test]
+fn stop_ends_the_watchdog_after_a_final_scan() {
+    loom::model(|| {
+        let (monitor, slot, reports, clock) = watched();
+        let seq = slot.begin(1, here());
+        slot.end(seq);
+        // Its thread exits: `ThreadSlots`' destructor marks the slot, then lets it go.
+        slot.exit();
+        drop(slot);
+        monitor.stop();
+        clock.join().unwrap();
+        let reports = lock(&reports).clone();
+        let running = reports.iter().filter(|(_, finished)| !finished).count();
+        let ended = reports.iter().filter(|(_, finished)| *finished).count();
+        assert_eq!(
+            running, ended,
+            "a slow poll that ended before stop got its end report: {reports:?}"
+        );
+        assert!(
+            lock(&monitor.state().slow).is_empty(),
+            "no slow poll is left listed"
+        );
+    });
+}
+
+/// A poll still running when the monitor stops is seen by the watchdog's final scan, which
+/// starts after `stop` (it charges the poll busy time), and the watchdog still ends.
+#[test]
+fn a_poll_running_at_stop_is_seen_by_the_final_scan() {
+    loom::model(|| {
+        let (monitor, slot, reports, clock) = watched();
+        let seq = slot.begin(1, here());
+        monitor.stop();
+        clock.join().unwrap();
+        assert!(
+            lock(&monitor.state().busy).contains_key(&TaskId::from_u64(1)),
+            "the final scan saw the running poll"
+        );
+        assert!(
+            lock(&reports)
+                .iter()
+                .all(|&(task, finished)| task == 1 && !finished),
+            "only the running poll is reported, and not as ended"
+        );
+        slot.end(seq);
     });
 }

@@ -22,6 +22,10 @@
 //! - A thread that exits marks its slots exited (`Slot::exit`, from its thread-local's
 //!   destructor). A scan forgets a slot only if it was marked before the scan read it, so
 //!   that read saw the thread's last poll end (and the end of a slow one is reported).
+//! - Stopping (`Monitor::stop`) sets `stop` under its lock and notifies `stopped`. The
+//!   watchdog waits for its tick while `stop` is unset, checked under the same lock, so a
+//!   stop set while it scans is seen before it waits again; it then scans once more and
+//!   exits, so that final scan sees everything the polling threads did before `stop`.
 //! - Busy time is sampled, the way a profiler samples: at each tick the watchdog charges
 //!   the time since the previous tick to the task each slot is polling. A task that runs
 //!   for a whole tick is charged about that; one that never runs across a tick is charged

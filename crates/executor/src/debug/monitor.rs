@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::DebugConfig;
@@ -14,6 +14,7 @@ use super::watchdog::Watchdog;
 use crate::loom::sync::atomic::AtomicU64;
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::unmodelled::lock;
+use crate::loom::{sync, thread};
 use crate::task::{Observation, Observer, OwnedTasks, TaskId};
 
 /// What the watchdog and the polling threads share.
@@ -27,8 +28,11 @@ pub(super) struct State {
     /// Tasks in a reported, unfinished slow poll (for dumps).
     pub(super) slow: Mutex<Vec<TaskId>>,
     pub(super) slow_polls: AtomicU64,
-    pub(super) stop: Mutex<bool>,
-    pub(super) stopped: Condvar,
+    /// Set once, by `Monitor::stop`; the watchdog's tick waits on `stopped` while it is
+    /// unset. Loom's types under `eddy_loom` (the stop protocol is modelled), unlike the
+    /// tables, which are only ever held across plain code.
+    pub(super) stop: sync::Mutex<bool>,
+    pub(super) stopped: sync::Condvar,
     /// The scheduler's task list, for names in reports and pruning `busy`.
     pub(super) tasks: OnceLock<Arc<OwnedTasks>>,
     /// Sampled busy time per task, in nanoseconds (see the module docs).
@@ -41,7 +45,8 @@ pub(super) const PRUNE_EVERY: u64 = 1024;
 /// Debug mode's monitor for one scheduler; see the module docs.
 pub struct Monitor {
     state: Arc<State>,
-    watchdog: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Loom's under `eddy_loom` too: `stop` holds it across the join.
+    watchdog: sync::Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 thread_local! {
@@ -81,12 +86,12 @@ impl Monitor {
                 slots: Mutex::new(Vec::new()),
                 slow: Mutex::new(Vec::new()),
                 slow_polls: AtomicU64::new(0),
-                stop: Mutex::new(false),
-                stopped: Condvar::new(),
+                stop: sync::Mutex::new(false),
+                stopped: sync::Condvar::new(),
                 tasks: OnceLock::new(),
                 busy: Mutex::new(HashMap::new()),
             }),
-            watchdog: Mutex::new(None),
+            watchdog: sync::Mutex::new(None),
         }
     }
 
@@ -95,11 +100,11 @@ impl Monitor {
     pub(crate) fn start(&self, tasks: Arc<OwnedTasks>) {
         let _ = self.state.tasks.set(tasks);
         let state = self.state.clone();
-        let thread = std::thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("eddy-watchdog".to_owned())
             .spawn(move || Watchdog::new(state).run());
         match thread {
-            Ok(t) => *lock(&self.watchdog) = Some(t),
+            Ok(t) => *sync::lock(&self.watchdog) = Some(t),
             Err(e) => eprintln!(
                 "eddy debug: could not start the slow-poll watchdog thread ({e}); slow polls \
                  will not be reported"
@@ -107,12 +112,13 @@ impl Monitor {
         }
     }
 
-    /// Stops the watchdog and waits for it (it reports a slow poll in progress first).
+    /// Stops the watchdog and waits for it: it scans once more first, so what the polling
+    /// threads did before this call is reported (a slow poll in progress, the end of one).
     pub(crate) fn stop(&self) {
-        *lock(&self.state.stop) = true;
+        *sync::lock(&self.state.stop) = true;
         self.state.stopped.notify_all();
-        if let Some(t) = lock(&self.watchdog).take()
-            && t.thread().id() != std::thread::current().id()
+        if let Some(t) = sync::lock(&self.watchdog).take()
+            && t.thread().id() != thread::current().id()
         {
             let _ = t.join();
         }
@@ -161,6 +167,12 @@ impl Monitor {
         let ptr = Arc::as_ptr(&slot);
         LAST.set((id, ptr));
         ptr
+    }
+
+    /// What the watchdog shares, for the models (a slot registered directly, the clock).
+    #[cfg(all(test, eddy_loom))]
+    pub(super) fn state(&self) -> &Arc<State> {
+        &self.state
     }
 
     /// Slow polls reported so far.

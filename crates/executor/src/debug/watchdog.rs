@@ -47,8 +47,10 @@ impl Watchdog {
 
     pub(super) fn run(mut self) {
         loop {
+            // The predicate is checked under the lock before waiting, so a stop set while we
+            // scanned is seen now rather than a tick later.
             let stop = {
-                let guard = lock(&self.state.stop);
+                let guard = crate::loom::sync::lock(&self.state.stop);
                 let (guard, _) = self
                     .state
                     .stopped
@@ -56,6 +58,7 @@ impl Watchdog {
                     .unwrap_or_else(PoisonError::into_inner);
                 *guard
             };
+            // After a stop too: the final scan sees everything done before `Monitor::stop`.
             let now = self.state.start.elapsed().as_nanos() as u64;
             self.scan(now);
             self.prev_tick = now;
