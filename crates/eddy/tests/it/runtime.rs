@@ -273,3 +273,51 @@ fn a_reader_that_never_blocks_still_lets_others_run() {
         );
     });
 }
+
+/// A thread outside the runtime enters its handle, sets a timer and waits for it on its own
+/// waker, while the runtime's driver is parked with no timer of its own: the new earliest
+/// timer must unpark the driver (the timer driver's unpark callback, an eventfd write) and
+/// the driver's next turn must fire it. If either were lost, nothing else would ever wake
+/// the driver and the plain thread would wait for good (bounded here by the channel).
+#[test]
+fn a_timer_set_on_a_plain_thread_wakes_a_parked_driver() {
+    struct Unparker(std::thread::Thread);
+    impl std::task::Wake for Unparker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    for rt in [
+        Runtime::builder().current_thread().build().unwrap(),
+        multi(2),
+    ] {
+        let handle = rt.handle().clone();
+        let (stop, stopped) = eddy::sync::oneshot::channel::<()>();
+        let (done, fired) = std::sync::mpsc::channel();
+        // Detached: if the timer never fires, it stays parked and the test fails below.
+        std::thread::spawn(move || {
+            let _entered = handle.enter();
+            let mut sleep = std::pin::pin!(eddy::time::sleep(Duration::from_millis(20)));
+            let waker = std::task::Waker::from(Arc::new(Unparker(std::thread::current())));
+            let mut cx = std::task::Context::from_waker(&waker);
+            while sleep.as_mut().poll(&mut cx).is_pending() {
+                std::thread::park();
+            }
+            let _ = done.send(());
+        });
+        // Ends the wait below either way, after the timer fired or after 10 s.
+        let referee = std::thread::spawn(move || {
+            let outcome = fired.recv_timeout(Duration::from_secs(10));
+            drop(stop);
+            outcome
+        });
+        // The runtime's thread (current-thread) or workers (multi-thread) park in the
+        // driver: nothing runs but this wait.
+        rt.block_on(async {
+            let _ = stopped.await;
+        });
+        referee.join().unwrap().expect(
+            "the timer set on a plain thread never fired: the parked driver was not unparked",
+        );
+    }
+}

@@ -34,11 +34,11 @@
 //! against the clearing swap: loom orders a store against a concurrent read-modify-write
 //! only through what the storing thread has seen, so it would still let the claim read the
 //! clear's `false` (a false alarm), while two read-modify-writes it orders exactly. On x86 a SeqCst store is already an `xchg`, so
-//! neither swap costs anything there. The two-worker whole-loop model
-//! (`loom_tests::whole_loop_with_two_workers_runs_a_task_then_shuts_down`, run with
-//! `EDDY_LOOM_DEEP=1`) found the lost wake: a shutdown whose unpark never reached a worker
-//! parked in the driver. `loom_tests::a_wake_racing_the_consume_of_the_last_one_is_not_lost`
-//! checks it on its own, in the suite.
+//! neither swap costs anything there. A whole-loop model found the lost wake (a shutdown
+//! whose unpark never reached a worker parked in the driver):
+//! `loom_tests::whole_loop_runs_an_injected_task_then_shuts_down` fails on the old code, and
+//! `loom_tests::a_wake_racing_the_consume_of_the_last_one_is_not_lost` checks the race on
+//! its own.
 //!
 //! Why fences when every access is already SeqCst: under C11 the four SeqCst accesses alone
 //! are correct too, but loom treats SeqCst loads and stores as Acquire/Release and models

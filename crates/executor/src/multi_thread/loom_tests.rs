@@ -198,8 +198,7 @@ fn last_worker_out_cancels_every_task() {
 /// The two-worker whole-loop model's settings: one preemption, not the suite's three,
 /// unless `EDDY_LOOM_DEEP` is set. Three threads running real worker loops (two workers and
 /// the `block_on` thread) at three preemptions ran for more than 15 minutes without
-/// finishing (it found the lost wake `handoff.rs` describes after about 80 s), and at two
-/// for more than 10; at one they finish in seconds.
+/// finishing, and at two for more than 10; at one they finish in seconds.
 fn two_worker_model() -> loom::model::Builder {
     let mut builder = loom::model::Builder::new();
     if std::env::var_os("EDDY_LOOM_DEEP").is_none() {

@@ -209,8 +209,13 @@ impl Core {
             if shared.shutdown.load(SeqCst) {
                 return None;
             }
-            for _ in 0..(1 << round.min(6)) {
-                crate::loom::hint::spin_loop();
+            // No spin after the last round: the worker goes to sleep next. (Under loom, where
+            // a spin is a yield that lets every other thread run first, that spin also hid
+            // every interleaving in which a worker parks before another thread acts.)
+            if round + 1 < SPIN_ROUNDS {
+                for _ in 0..(1 << round.min(6)) {
+                    crate::loom::hint::spin_loop();
+                }
             }
         }
         None
