@@ -128,14 +128,17 @@ impl Runtime {
 
     /// Prints [`Handle::dump`] to stderr each time `signal` (a number such as
     /// `libc::SIGUSR1`) arrives, for as long as the runtime lives; `EDDY_DUMP_ON_SIGNAL=1`
-    /// does the same for `SIGUSR1` without code. The dump comes from a thread of its own,
-    /// so it works when every worker is stuck. The signal's previous handler is replaced
-    /// for the rest of the process's life (as with [`crate::signal::ctrl_c`]).
+    /// does the same for `SIGUSR1` without code. The dump comes from eddy's signal thread,
+    /// so it works when every worker is stuck. The handler is the one [`crate::signal`]
+    /// listeners use: `dump_on(SIGINT)` and [`crate::signal::ctrl_c`] work together. It stays
+    /// for the rest of the process's life, and a handler other code installed before it
+    /// still runs after it.
     ///
     /// # Errors
     ///
-    /// `EINVAL` for a number that is not a signal or one that cannot be caught
-    /// (`SIGKILL`, `SIGSTOP`); the system's error if the pipe or thread cannot be created.
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a number that is not a signal or
+    /// one that cannot be handled (`SIGKILL`, `SIGSTOP`, the fault signals); the system's
+    /// error if the pipe or thread cannot be created.
     pub fn dump_on(&self, signal: libc::c_int) -> io::Result<()> {
         dump_signal::register(&self.handle, signal)
     }

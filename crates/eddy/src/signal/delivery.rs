@@ -1,22 +1,26 @@
 //! What the listeners of one signal share: how many times it was delivered, and the wakers
-//! of the futures waiting for the next delivery.
+//! of the listeners waiting for the next delivery.
 //!
 //! # Protocol
 //!
-//! - The handler ([`Delivery::record`]) bumps `generation` (`Release`), then writes one
-//!   byte to the self-pipe. Only the bump is here: it is one atomic add, async-signal-safe.
-//! - A waiter remembers the generation it first saw. Each poll it registers its waker on
-//!   the list, *then* compares the generation (`Acquire`): a waiter that resolves between
-//!   the two finds this waker on the list. If it changed, the waiter drains the pipe and
-//!   wakes every other waiter on the list, because draining hides the bytes from reactors
-//!   that have not looked yet (epoll reports what is still readable when asked), so those
-//!   waiters' pipe readiness may never come. Otherwise it waits for the pipe to be readable
-//!   (the reactor's own tick protocol keeps that wait from missing an edge).
+//! - The handler ([`Delivery::record`]) bumps `generation` (`Release`), then rings the
+//!   doorbell (writes a byte to the self-pipe). Only the bump is here: it is one atomic
+//!   add, async-signal-safe.
+//! - The dispatcher thread, woken by the doorbell, reads each installed signal's generation
+//!   and, for every one that moved since it last looked, wakes every waiter on the list
+//!   ([`Delivery::wake_all`]). The byte is only a doorbell: a byte lost to a full pipe is
+//!   covered by the generation, which the dispatcher reads for every signal on any wake.
+//! - A listener remembers the last generation it reported. Each poll it registers its waker
+//!   on the list, *then* compares the generation (`Acquire`). A dispatcher that takes the
+//!   list before the registration read the new generation before it took the list's lock,
+//!   so the listener, taking the lock after it, sees that generation; one that takes the
+//!   list after the registration finds the waker.
 //!
-//! Modelled by `loom_tests.rs` with a stand-in pipe whose readiness is lost when another
-//! waiter drains it first.
+//! Deliveries coalesce: a listener that is not polled between two deliveries reports them
+//! as one, as a signal that arrives twice before its handler runs is delivered once.
+//!
+//! Modelled by `loom_tests.rs`.
 
-use std::io;
 use std::ops::Deref;
 use std::task::{Context, Poll, Waker};
 
@@ -25,11 +29,11 @@ use crate::loom::sync::{Mutex, lock};
 
 /// One signal's deliveries and waiters.
 pub(super) struct Delivery {
-    /// How many times the signal arrived. Bumped by the handler before it writes to the
-    /// pipe (`Release`, pairing with the `Acquire` load in `Waiter::fired`), so whoever
-    /// reads the byte, or is woken by whoever read it, sees the new count.
+    /// How many times the signal arrived. Bumped by the handler before it rings the
+    /// doorbell (`Release`, pairing with the `Acquire` loads of the dispatcher and the
+    /// listeners).
     generation: AtomicUsize,
-    /// The wakers of pending waiters, woken by each one that resolves.
+    /// The wakers of pending listeners, each under its listener's id.
     waiters: Mutex<Waiters>,
 }
 
@@ -48,67 +52,65 @@ impl Delivery {
     }
 
     /// The signal handler's part: count one delivery. Async-signal-safe (one atomic add);
-    /// the handler writes the pipe byte after it.
+    /// the handler rings the doorbell after it.
     pub(super) fn record(&self) {
         self.generation.fetch_add(1, Ordering::Release);
     }
+
+    /// The deliveries so far.
+    pub(super) fn generation(&self) -> usize {
+        // Acquire: pairs with `record`'s Release.
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The dispatcher's part: wakes every pending listener (each is polled again and sees
+    /// the new generation).
+    pub(super) fn wake_all(&self) {
+        let wakers: Vec<Waker> = lock(&self.waiters)
+            .list
+            .iter()
+            .map(|(_, waker)| waker.clone())
+            .collect();
+        for waker in wakers {
+            waker.wake();
+        }
+    }
 }
 
-/// One pending future's place on the waiter list; removes itself on drop. `D` is how it
-/// holds the delivery: `&'static` for the process-wide one, an `Arc` in the loom models.
-pub(super) struct Waiter<D: Deref<Target = Delivery>> {
+/// One listener's place on the waiter list; removes itself on drop. `D` is how it holds
+/// the delivery: `&'static` for the process-wide ones, an `Arc` in the loom models.
+pub(super) struct Listener<D: Deref<Target = Delivery>> {
     delivery: D,
-    /// The generation when the waiter was made: it resolves once the count differs.
+    /// The generation last reported (at creation: the one then): the next poll resolves
+    /// once the count differs.
     seen: usize,
-    /// The id of this waiter's entry on the list, once registered.
+    /// The id of this listener's entry on the list, once registered.
     id: Option<u64>,
 }
 
-impl<D: Deref<Target = Delivery>> Waiter<D> {
-    /// A waiter for the first delivery after now.
-    pub(super) fn new(delivery: D) -> Waiter<D> {
-        // Acquire: pairs with `record`'s Release, like every generation read.
-        let seen = delivery.generation.load(Ordering::Acquire);
-        Waiter {
+impl<D: Deref<Target = Delivery>> Listener<D> {
+    /// A listener for the deliveries after now.
+    pub(super) fn new(delivery: D) -> Listener<D> {
+        let seen = delivery.generation();
+        Listener {
             delivery,
             seen,
             id: None,
         }
     }
 
-    /// Polls for a delivery. `poll_pipe` waits for the pipe to be readable and drains it
-    /// (`Ready(Ok(()))` when it read bytes); `drain` empties it without waiting.
-    pub(super) fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut poll_pipe: impl FnMut(&mut Context<'_>) -> Poll<io::Result<()>>,
-        drain: impl FnOnce(),
-    ) -> Poll<io::Result<()>> {
-        loop {
-            // Register before checking, so a waiter that resolves between the check and
-            // the registration still finds this waker on the list.
-            self.register(cx.waker());
-            if self.fired() {
-                // Empty the pipe for the futures that come later, then wake every other
-                // waiter: draining may hide the bytes from their reactors for good.
-                drain();
-                self.wake_others();
-                return Poll::Ready(Ok(()));
-            }
-            match poll_pipe(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                // Bytes were drained: from a signal that raced this poll (the loop sees
-                // the new generation), or stale ones from before this waiter was made (the
-                // loop polls again, which clears the readiness and waits).
-                Poll::Ready(Ok(())) => {}
-            }
+    /// `Ready` once the signal arrived since the last `Ready` (or since the listener was
+    /// made); several deliveries in between resolve one poll.
+    pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Register before checking, so a dispatcher that looks at the list between the
+        // check and the registration still finds this waker.
+        self.register(cx.waker());
+        let now = self.delivery.generation();
+        if now == self.seen {
+            return Poll::Pending;
         }
-    }
-
-    fn fired(&self) -> bool {
-        // Acquire: pairs with the handler's Release increment.
-        self.delivery.generation.load(Ordering::Acquire) != self.seen
+        self.seen = now;
+        Poll::Ready(())
     }
 
     fn register(&mut self, waker: &Waker) {
@@ -129,21 +131,9 @@ impl<D: Deref<Target = Delivery>> Waiter<D> {
             }
         }
     }
-
-    fn wake_others(&self) {
-        let wakers: Vec<Waker> = lock(&self.delivery.waiters)
-            .list
-            .iter()
-            .filter(|(id, _)| Some(*id) != self.id)
-            .map(|(_, waker)| waker.clone())
-            .collect();
-        for waker in wakers {
-            waker.wake();
-        }
-    }
 }
 
-impl<D: Deref<Target = Delivery>> Drop for Waiter<D> {
+impl<D: Deref<Target = Delivery>> Drop for Listener<D> {
     fn drop(&mut self) {
         if let Some(id) = self.id {
             lock(&self.delivery.waiters).list.retain(|(i, _)| *i != id);

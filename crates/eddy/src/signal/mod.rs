@@ -1,79 +1,260 @@
-//! Signals as futures: `ctrl_c()` for graceful shutdown.
+//! Signals as streams and futures: [`signal`] for any catchable signal, [`ctrl_c`] for
+//! `SIGINT`.
 //!
-//! asyncio's `loop.add_signal_handler(signal.SIGINT, callback)` becomes a future you can
-//! race against the rest of the program: when it resolves, stop accepting work, drain, and
-//! return from `main`.
+//! asyncio's `loop.add_signal_handler(signal.SIGTERM, callback)` becomes a [`Signal`] you
+//! can await in a loop or race against the rest of the program: when it resolves, stop
+//! accepting work, drain, and return from `main`.
 //!
-//! # How it works: the self-pipe trick
+//! ```
+//! use eddy::signal::{SignalKind, signal};
+//!
+//! eddy::run(async {
+//!     // Listening starts here: a SIGUSR1 from now on is reported by `recv`.
+//!     let mut usr1 = signal(SignalKind::user_defined1())?;
+//!     // (Here the program signals itself.)
+//!     // SAFETY: raise has no preconditions; the handler `signal` installed catches it.
+//!     unsafe { libc::raise(libc::SIGUSR1) };
+//!     usr1.recv().await;
+//!     println!("SIGUSR1: reloading the configuration");
+//!     std::io::Result::Ok(())
+//! })?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # How it works: one handler per signal, one pipe, one thread
 //!
 //! A signal handler may only call async-signal-safe functions, so it cannot wake a task
-//! directly (a waker may lock, allocate, or run arbitrary code). Instead, the first
-//! [`ctrl_c`] call installs, once per process, a `SIGINT` handler that does two
-//! async-signal-safe things: it bumps a generation counter, then writes one byte to a
-//! non-blocking pipe. Each pending `ctrl_c` future waits for that pipe to become readable
-//! through the reactor, like any socket ([`eddy_net::Async`] over its own duplicate of the
-//! read end).
+//! directly (a waker may lock, allocate, or run arbitrary code). The first listener of a
+//! signal installs, once per process, a handler that counts the delivery (an atomic add),
+//! writes one byte to a non-blocking pipe, and calls the handler that was installed before
+//! it, if that was a function. A dispatcher thread (`eddy-signal`, started with the first
+//! listener of any signal) blocks reading the pipe and wakes the listeners of every signal
+//! whose count moved. So listeners work on any runtime, on several at once, or on none
+//! (any waker will do), and `Runtime::dump_on` shares the same handlers: asking for
+//! `SIGINT` dumps and a `ctrl_c` future at once gives both.
 //!
-//! Several futures may wait at once, even on different reactors: each waiter resolves once
-//! the generation differs from the one it saw on its first poll, so one `SIGINT` resolves
-//! every future pending at that moment, and a byte left over from an earlier signal never
-//! resolves a later future. A resolving waiter drains the pipe, which can hide the bytes
-//! from reactors that have not looked yet (epoll reports only what is still readable when
-//! it is asked), so it also wakes every other waiter through a shared waiter list.
+//! # What a listener sees
+//!
+//! - Every delivery after the listener was made is reported to it, and to every other live
+//!   listener of that signal: one `SIGTERM` resolves all of them.
+//! - Deliveries coalesce: two that arrive before the listener is polled again are reported
+//!   once, as the kernel itself merges a signal that arrives twice before it is handled.
+//! - Deliveries before the listener was made, or while no listener exists, are not
+//!   reported to later listeners.
 //!
 //! # The default behaviour is gone for good
 //!
-//! Once the handler is installed, `SIGINT` no longer kills the process, for as long as the
-//! process lives, even when no `ctrl_c` future is pending: a Ctrl-C that arrives when
-//! nobody waits is swallowed. This is what tokio does too; the alternative (restoring the
-//! default action when the last waiter goes) would kill a program between two `ctrl_c`
-//! calls, in the middle of its graceful shutdown. A program that wants a second Ctrl-C to
-//! force the exit can call `ctrl_c` again and `std::process::exit` when it resolves. A
-//! handler installed earlier by other code is replaced, not chained.
+//! Once a signal's handler is installed, the signal's default action (for `SIGINT` and
+//! `SIGTERM`, terminating the process) no longer happens, for as long as the process
+//! lives, even when no listener exists: a signal that arrives when nobody listens is
+//! swallowed. This is what tokio does too; restoring the default when the last listener
+//! goes would kill a program between two `ctrl_c` calls, in the middle of its graceful
+//! shutdown. A program that wants a second Ctrl-C to force the exit can listen again and
+//! call `std::process::exit` when it resolves. A handler that other code installed before
+//! eddy's is kept and called after eddy's, with the same arguments; one installed after
+//! eddy's replaces it (and then eddy's listeners hear nothing), as with any handler.
 
 mod delivery;
+mod registry;
 
 use std::future::poll_fn;
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::OnceLock;
+use std::io;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use eddy_net::{Async, Handle};
-use nix::errno::Errno;
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use delivery::{Delivery, Listener};
 
-use delivery::{Delivery, Waiter};
+/// Which signal to listen for: a signal number, with constructors for the common ones.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SignalKind(libc::c_int);
 
-/// Waits for the next `SIGINT` (Ctrl-C in a terminal).
+impl SignalKind {
+    /// The signal with number `signal` (a `libc::SIG*` constant). Whether it can be listened
+    /// for is checked by [`signal`].
+    pub const fn from_raw(signal: libc::c_int) -> SignalKind {
+        SignalKind(signal)
+    }
+
+    /// The signal's number.
+    pub const fn as_raw(self) -> libc::c_int {
+        self.0
+    }
+
+    /// `SIGINT`: Ctrl-C in a terminal.
+    pub const fn interrupt() -> SignalKind {
+        SignalKind(libc::SIGINT)
+    }
+
+    /// `SIGTERM`: the polite request to stop, from `kill`, systemd, Docker or Kubernetes.
+    pub const fn terminate() -> SignalKind {
+        SignalKind(libc::SIGTERM)
+    }
+
+    /// `SIGHUP`: the terminal went away; daemons take it as "reload the configuration".
+    pub const fn hangup() -> SignalKind {
+        SignalKind(libc::SIGHUP)
+    }
+
+    /// `SIGQUIT`: Ctrl-\ in a terminal.
+    pub const fn quit() -> SignalKind {
+        SignalKind(libc::SIGQUIT)
+    }
+
+    /// `SIGUSR1`, free for the program's own use.
+    pub const fn user_defined1() -> SignalKind {
+        SignalKind(libc::SIGUSR1)
+    }
+
+    /// `SIGUSR2`, free for the program's own use.
+    pub const fn user_defined2() -> SignalKind {
+        SignalKind(libc::SIGUSR2)
+    }
+
+    /// `SIGCHLD`: a child process stopped or exited.
+    pub const fn child() -> SignalKind {
+        SignalKind(libc::SIGCHLD)
+    }
+
+    /// `SIGWINCH`: the terminal's window changed size.
+    pub const fn window_change() -> SignalKind {
+        SignalKind(libc::SIGWINCH)
+    }
+
+    /// `SIGALRM`: an `alarm` or `setitimer` timer expired.
+    pub const fn alarm() -> SignalKind {
+        SignalKind(libc::SIGALRM)
+    }
+
+    /// `SIGPIPE`: a write to a pipe or socket with no reader (Rust programs ignore it by
+    /// default, so writes fail with `EPIPE` instead).
+    pub const fn pipe() -> SignalKind {
+        SignalKind(libc::SIGPIPE)
+    }
+
+    fn name(self) -> Option<&'static str> {
+        const NAMES: [(libc::c_int, &str); 16] = [
+            (libc::SIGINT, "SIGINT"),
+            (libc::SIGTERM, "SIGTERM"),
+            (libc::SIGHUP, "SIGHUP"),
+            (libc::SIGQUIT, "SIGQUIT"),
+            (libc::SIGUSR1, "SIGUSR1"),
+            (libc::SIGUSR2, "SIGUSR2"),
+            (libc::SIGCHLD, "SIGCHLD"),
+            (libc::SIGWINCH, "SIGWINCH"),
+            (libc::SIGALRM, "SIGALRM"),
+            (libc::SIGPIPE, "SIGPIPE"),
+            (libc::SIGKILL, "SIGKILL"),
+            (libc::SIGSTOP, "SIGSTOP"),
+            (libc::SIGSEGV, "SIGSEGV"),
+            (libc::SIGBUS, "SIGBUS"),
+            (libc::SIGILL, "SIGILL"),
+            (libc::SIGFPE, "SIGFPE"),
+        ];
+        NAMES.iter().find(|(s, _)| *s == self.0).map(|(_, n)| *n)
+    }
+}
+
+impl std::fmt::Debug for SignalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{name}"),
+            None => write!(f, "signal {}", self.0),
+        }
+    }
+}
+
+impl std::fmt::Display for SignalKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A listener for one signal: reports each delivery after it was made (see the [module
+/// docs](self) for what it sees). Also a [`Stream`](futures_core::Stream) of `()`.
 ///
-/// The first call installs the process-wide handler described in the [module
-/// docs](self), which **replaces the default "terminate the process" action for the rest of
-/// the process's life**. The future counts signals from its first poll: a `SIGINT` that
-/// arrived before then does not resolve it. Any number of `ctrl_c` futures may be pending at
-/// once, on any number of threads and reactors; one signal resolves them all. Each pending
-/// future holds one file descriptor (a duplicate of the pipe's read end).
+/// Dropping it stops listening; the signal's handler stays installed.
+pub struct Signal {
+    kind: SignalKind,
+    listener: Listener<&'static Delivery>,
+}
+
+/// Starts listening for `kind`, installing its handler if this is the first listener in
+/// the process. From this call on, every delivery of the signal is reported by
+/// [`Signal::recv`].
+///
+/// Works on any runtime, on several, or on none: the wake comes from eddy's signal thread,
+/// through whatever waker polled the listener.
 ///
 /// # Errors
 ///
-/// - Kind [`Other`](io::ErrorKind::Other), if no reactor is entered on the thread of the first
-///   poll (the message says how to enter one): the handler is not installed then.
-/// - The system's error if the pipe cannot be created or duplicated (for example `EMFILE`),
-///   or the reactor refuses the registration or has shut down.
+/// - [`InvalidInput`](io::ErrorKind::InvalidInput) for a number that is not a signal, or
+///   one a program cannot or must not handle (`SIGKILL`, `SIGSTOP`, and the fault signals
+///   `SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`); the message names it.
+/// - The system's error if the pipe or the signal thread cannot be created (the first
+///   call only), or `sigaction` fails.
+pub fn signal(kind: SignalKind) -> io::Result<Signal> {
+    let slot = registry::slot(kind.0)?;
+    Ok(Signal {
+        kind,
+        listener: Listener::new(&slot.delivery),
+    })
+}
+
+impl Signal {
+    /// Waits for the next delivery (deliveries that arrived since the last `recv`
+    /// returned, or since the listener was made, count: several are reported as one).
+    ///
+    /// Cancel-safe: dropping the future loses nothing; a delivery it did not report is
+    /// reported by the next `recv`.
+    pub async fn recv(&mut self) {
+        poll_fn(|cx| self.poll_recv(cx)).await;
+    }
+
+    /// [`recv`](Self::recv) as a poll function: `Ready` once a delivery came since the
+    /// last `Ready`; otherwise registers `cx`'s waker and returns `Pending`.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.listener.poll(cx)
+    }
+
+    /// The signal this listener listens for.
+    pub fn kind(&self) -> SignalKind {
+        self.kind
+    }
+}
+
+impl futures_core::Stream for Signal {
+    type Item = ();
+
+    /// Never ends: each item is one (possibly coalesced) delivery.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.get_mut().poll_recv(cx).map(Some)
+    }
+}
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signal").field("kind", &self.kind).finish()
+    }
+}
+
+/// Waits for the next `SIGINT` (Ctrl-C in a terminal): a [`signal`] listener for
+/// [`SignalKind::interrupt`], made at the future's first poll.
 ///
-/// # Panics
+/// The first listener installs the process-wide handler described in the [module
+/// docs](self), which **replaces the default "terminate the process" action for the rest of
+/// the process's life**. A `SIGINT` that arrived before the first poll does not resolve the
+/// future. Any number of `ctrl_c` futures may be pending at once, on any number of threads
+/// and runtimes; one signal resolves them all.
 ///
-/// Never.
+/// # Errors
 ///
-/// ```
-/// use std::pin::pin;
-/// use std::task::{Context, Poll, Waker};
-/// use std::time::Duration;
+/// The system's error if the pipe or the signal thread cannot be created, or `sigaction`
+/// fails (the first listener in the process only).
 ///
-/// let mut reactor = eddy_net::Reactor::new()?;
-/// let _guard = reactor.handle().enter();
-///
+/// ```no_run
 /// // A server's shape: serve until Ctrl-C, then shut down gracefully.
-/// let mut main = pin!(async {
+/// eddy::run(async {
 ///     let serve = async {
 ///         // ... accept connections forever ...
 ///         std::future::pending::<std::io::Result<()>>().await
@@ -81,133 +262,18 @@ use delivery::{Delivery, Waiter};
 ///     eddy::future::race(serve, eddy::signal::ctrl_c()).await?;
 ///     println!("Ctrl-C: draining connections, then exiting");
 ///     std::io::Result::Ok(())
-/// });
-///
-/// // (Here the program presses Ctrl-C itself, once the future is waiting.)
-/// let mut cx = Context::from_waker(Waker::noop());
-/// assert!(main.as_mut().poll(&mut cx).is_pending());
-/// std::thread::spawn(|| {
-///     // SAFETY: raise has no preconditions; the handler ctrl_c installed catches SIGINT.
-///     unsafe { libc::raise(libc::SIGINT) };
-/// });
-///
-/// // The smallest executor: poll the one future, turn the reactor while it waits.
-/// loop {
-///     if let Poll::Ready(result) = main.as_mut().poll(&mut cx) {
-///         break result?;
-///     }
-///     reactor.turn(Some(Duration::from_secs(5)))?;
-/// }
+/// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub async fn ctrl_c() -> io::Result<()> {
-    // Ask for the reactor first, so a call outside any runtime fails without changing how
-    // the process reacts to Ctrl-C.
-    let handle = Handle::current()?;
-    let globals = install()?;
-    let mut waiter = Waiter::new(&globals.delivery);
-    let reader = Async::with_handle(globals.read.try_clone()?, &handle)?;
-    poll_fn(|cx| {
-        waiter.poll(
-            cx,
-            |cx| reader.poll_read_with(cx, |mut pipe| drain(&mut pipe)),
-            || {
-                let _ = drain(&mut reader.get_ref());
-            },
-        )
-    })
-    .await
+    signal(SignalKind::interrupt())?.recv().await;
+    Ok(())
 }
 
-/// The process-wide state the handler reads. Set once, never freed or closed.
-struct Globals {
-    /// The read end; each waiter registers its own duplicate with its reactor.
-    read: std::io::PipeReader,
-    /// The write end, owned here and never closed, so the handler's raw fd stays valid.
-    write: std::io::PipeWriter,
-    /// How many `SIGINT`s arrived, and the pending futures' wakers (`delivery.rs`).
-    delivery: Delivery,
-}
-
-/// Set before the handler is installed; the handler reads it with `get`, a lock-free atomic
-/// load and so async-signal-safe.
-static GLOBALS: OnceLock<Globals> = OnceLock::new();
-
-/// Serializes installation, so the handler is installed once even when the first calls
-/// race. A std mutex rather than `crate::loom`'s, because a `static` needs a `const`
-/// constructor and loom cannot model signal delivery anyway.
-static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-
-/// Creates the pipe and installs the handler, once per process.
-fn install() -> io::Result<&'static Globals> {
-    let mut installed = INSTALLED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let (true, Some(globals)) = (*installed, GLOBALS.get()) {
-        return Ok(globals);
-    }
-    let globals = match GLOBALS.get() {
-        Some(globals) => globals,
-        None => {
-            let (read, write) = std::io::pipe()?;
-            // The handler must never block: a full pipe already says "a signal came".
-            set_nonblocking(write.as_raw_fd())?;
-            set_nonblocking(read.as_raw_fd())?;
-            GLOBALS.get_or_init(|| Globals {
-                read,
-                write,
-                delivery: Delivery::new(),
-            })
-        }
-    };
-    let action = SigAction::new(
-        SigHandler::Handler(on_sigint),
-        // Restart interrupted system calls, so a Ctrl-C does not make other threads' blocking
-        // reads fail with EINTR.
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    // SAFETY: `on_sigint` only performs async-signal-safe operations (an atomic load in
-    // `OnceLock::get`, an atomic add, write(2), and saving and restoring errno), and it
-    // stays valid for the life of the process. The old action is dropped, not called.
-    unsafe { sigaction(Signal::SIGINT, &action) }.map_err(io::Error::from)?;
-    *installed = true;
-    Ok(globals)
-}
-
-/// The `SIGINT` handler: bump the generation, then write one byte to the pipe.
-extern "C" fn on_sigint(_signal: libc::c_int) {
-    // write(2) may set errno, and the interrupted code may be about to read it.
-    let saved = Errno::last_raw();
-    if let Some(globals) = GLOBALS.get() {
-        globals.delivery.record();
-        let byte = 1u8;
-        // SAFETY: write(2) is async-signal-safe; the fd is the pipe's write end, owned by
-        // GLOBALS and never closed; the buffer is one valid byte. A full pipe (EAGAIN) is
-        // fine: the unread bytes already wake the waiters, and the generation is counted.
-        let _ = unsafe { libc::write(globals.write.as_raw_fd(), (&raw const byte).cast(), 1) };
-    }
-    Errno::set_raw(saved);
-}
-
-/// Reads everything in the pipe. `Ok` if anything was read, `WouldBlock` if it was empty.
-fn drain(pipe: &mut impl Read) -> io::Result<()> {
-    let mut buf = [0u8; 64];
-    let mut total = 0;
-    loop {
-        match pipe.read(&mut buf) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "invariant broken: the SIGINT pipe's write end was closed",
-                ));
-            }
-            Ok(n) => total += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => return Ok(()),
-            Err(e) => return Err(e),
-        }
-    }
+/// Adds `callback` to what eddy's signal thread runs each time `signal` arrives, installing
+/// the handler if needed (`Runtime::dump_on`).
+pub(crate) fn on_delivery(signal: libc::c_int, callback: fn(libc::c_int)) -> io::Result<()> {
+    registry::add_callback(signal, callback)
 }
 
 pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {

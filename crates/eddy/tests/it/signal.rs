@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use eddy::signal::ctrl_c;
+use eddy::signal::{SignalKind, ctrl_c, signal};
 use eddy_net::Reactor;
 
 use crate::support::in_child_process;
@@ -82,15 +82,226 @@ fn assert_pending<F: Future>(fut: std::pin::Pin<&mut F>) {
     );
 }
 
+/// A waker that unparks the thread that made it.
+struct Unparker(std::thread::Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Polls `fut` on this plain thread, parking between polls; fails after 10 s.
+fn wait_on_this_thread<T>(fut: impl Future<Output = T>) -> T {
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(Unparker(std::thread::current())));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Poll::Ready(value) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return value;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "the future was not woken in 10 s");
+        std::thread::park_timeout(left);
+    }
+}
+
 #[test]
-fn ctrl_c_without_a_reactor_says_what_to_do() {
-    // Fails before installing anything, so the test process keeps its default SIGINT action.
-    let mut fut = pin!(ctrl_c());
-    let Poll::Ready(Err(err)) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
-        panic!("ctrl_c without a reactor must fail at once");
-    };
-    assert_eq!(err.kind(), std::io::ErrorKind::Other);
-    assert!(err.to_string().contains("Handle::enter"), "{err}");
+fn ctrl_c_needs_no_runtime() {
+    let _ = in_child_process(
+        "signal::ctrl_c_needs_no_runtime",
+        "EDDY_TEST_CTRL_C_NO_RUNTIME_CHILD",
+        &[],
+        || {
+            // No runtime and no reactor: eddy's signal thread wakes this thread's waker.
+            let mut c = pin!(ctrl_c());
+            assert_pending(c.as_mut());
+            let raiser = raise_sigint_after(Duration::from_millis(20));
+            wait_on_this_thread(c).unwrap();
+            raiser.join().unwrap();
+        },
+    );
+}
+
+#[test]
+fn signals_that_cannot_be_handled_are_clear_errors() {
+    // Each fails before anything is installed, so the test process keeps its handlers.
+    let forbidden = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+    ];
+    for number in forbidden {
+        let name = format!("{:?}", SignalKind::from_raw(number));
+        assert!(name.starts_with("SIG"), "{number} has no name: {name}");
+        let err = signal(SignalKind::from_raw(number)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{name}");
+        assert!(err.to_string().contains(&name), "{name}: {err}");
+    }
+    for number in [0, -1, 65, 1000] {
+        let err = signal(SignalKind::from_raw(number)).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{number}");
+        assert!(err.to_string().contains("not a signal"), "{number}: {err}");
+    }
+    assert_eq!(format!("{:?}", SignalKind::terminate()), "SIGTERM");
+    assert_eq!(format!("{}", SignalKind::from_raw(40)), "signal 40");
+}
+
+/// The handler the chaining test installs before eddy's.
+extern "C" fn earlier_handler(_signal: libc::c_int) {
+    EARLIER_HANDLER_RAN.store(true, Ordering::SeqCst);
+}
+
+static EARLIER_HANDLER_RAN: AtomicBool = AtomicBool::new(false);
+
+#[test]
+fn a_handler_installed_before_eddy_still_runs() {
+    let _ = in_child_process(
+        "signal::a_handler_installed_before_eddy_still_runs",
+        "EDDY_TEST_SIGNAL_CHAIN_CHILD",
+        &[],
+        || {
+            // SAFETY: an all-zero sigaction is valid; the handler only stores an atomic.
+            let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+            action.sa_sigaction = earlier_handler as *const () as libc::sighandler_t;
+            // SAFETY: a valid action for a catchable signal; the old one is not needed.
+            let installed =
+                unsafe { libc::sigaction(libc::SIGUSR2, &action, std::ptr::null_mut()) };
+            assert_eq!(installed, 0);
+            let mut usr2 = signal(SignalKind::user_defined2()).unwrap();
+            // SAFETY: raise has no preconditions; both handlers catch SIGUSR2.
+            assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+            wait_on_this_thread(usr2.recv());
+            assert!(
+                EARLIER_HANDLER_RAN.load(Ordering::SeqCst),
+                "the handler installed before eddy's was not called"
+            );
+        },
+    );
+}
+
+#[test]
+fn dump_on_sigint_and_ctrl_c_share_the_handler() {
+    let out = in_child_process(
+        "signal::dump_on_sigint_and_ctrl_c_share_the_handler",
+        "EDDY_TEST_DUMP_AND_CTRL_C_CHILD",
+        &[],
+        || {
+            // The sequence that used to lose the dump: `dump_on(SIGINT)`, then `ctrl_c()`.
+            for rt in crate::support::runtimes() {
+                rt.dump_on(libc::SIGINT).unwrap();
+                rt.block_on(async {
+                    let parked = eddy::spawn(std::future::pending::<()>());
+                    let mut c = pin!(ctrl_c());
+                    assert_pending(c.as_mut());
+                    let raiser = raise_sigint_after(Duration::from_millis(20));
+                    c.await.unwrap();
+                    raiser.join().unwrap();
+                    parked.abort();
+                });
+            }
+        },
+    );
+    if out.is_empty() {
+        return; // The child itself.
+    }
+    // One dump per runtime per SIGINT: the first SIGINT dumps the current-thread runtime;
+    // the second dumps both (the first is alive until the loop's end).
+    assert!(
+        out.matches("eddy: signal 2:").count() >= 2,
+        "the dumps are missing:\n{out}"
+    );
+}
+
+/// Runs this test binary's `test` in a child process with `flag` set, sending it `signal`
+/// each time it prints a line ending in "ready" (the test harness may have printed the
+/// test's name on the same line); the child must then exit cleanly.
+fn signal_child_when_ready(test: &str, flag: &str, signal: libc::c_int) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(flag, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if line.ends_with("ready") {
+            // SAFETY: kill has no memory preconditions; `pid` is our own child, not reaped.
+            assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        }
+        lines.push(line);
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        status.success() && lines.iter().any(|l| l == "child: ok"),
+        "child failed ({status:?}):\n{}",
+        lines.join("\n")
+    );
+}
+
+#[test]
+fn sigterm_from_another_process_reaches_every_listener_each_time() {
+    const FLAG: &str = "EDDY_TEST_SIGTERM_CHILD";
+    if std::env::var_os(FLAG).is_none() {
+        signal_child_when_ready(
+            "signal::sigterm_from_another_process_reaches_every_listener_each_time",
+            FLAG,
+            libc::SIGTERM,
+        );
+        return;
+    }
+    // Two listeners on a multi-thread runtime's tasks and one on a current-thread runtime
+    // on another thread: each SIGTERM the parent sends reaches all three.
+    let mt = eddy::Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut listeners: Vec<eddy::signal::Signal> = (0..3)
+        .map(|_| signal(SignalKind::terminate()).unwrap())
+        .collect();
+    let third = listeners.pop().unwrap();
+    let other = std::thread::spawn(move || {
+        let mut third = third;
+        let ct = eddy::Runtime::builder().current_thread().build().unwrap();
+        for _ in 0..2 {
+            ct.block_on(third.recv());
+            tx.send(()).unwrap();
+        }
+    });
+    mt.block_on(async move {
+        let tasks: Vec<_> = listeners
+            .into_iter()
+            .map(|mut listener| {
+                eddy::spawn(async move {
+                    listener.recv().await;
+                    listener
+                })
+            })
+            .collect();
+        println!("first: ready");
+        let mut listeners = Vec::new();
+        for task in tasks {
+            listeners.push(task.await.unwrap());
+        }
+        rx.recv().unwrap();
+        // Each listener waits for the next delivery, not the one it reported.
+        println!("second: ready");
+        for mut listener in listeners {
+            listener.recv().await;
+        }
+        rx.recv().unwrap();
+    });
+    other.join().unwrap();
+    println!("child: ok");
 }
 
 #[test]

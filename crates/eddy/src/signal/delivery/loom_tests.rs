@@ -1,112 +1,113 @@
-//! Loom models of one signal's delivery to its waiters (`delivery.rs`).
+//! Loom models of one signal's delivery to its listeners (`delivery.rs`).
 //!
-//! The self-pipe and the reactors are stood in for by `Pipe`: one flag for "bytes are in
-//! the pipe", and per waiter the slot its reactor would wake. Like epoll, which reports only
-//! what is still readable when asked, the stand-in's write wakes a waiter's slot only if the
-//! bytes are still there when it gets to it, so a waiter that drains first can hide the
-//! delivery from the others: the hazard the waiter list exists for.
+//! The self-pipe is stood in for by `Doorbell`, a flag under a lock with a condvar: like a
+//! pipe, a ring before the dispatcher waits is kept, and rings in between coalesce. The
+//! dispatcher is the registry's loop, cut to one signal: wait for the doorbell, read the
+//! generation, wake every listener if it moved.
 
 use std::future::poll_fn;
-use std::task::Poll;
 
-use eddy_wake::AtomicWaker;
 use loom::future::block_on;
-use loom::sync::Arc;
+use loom::sync::{Arc, Condvar};
 use loom::thread;
 
 use super::*;
-use crate::loom::sync::atomic::AtomicBool;
 
-struct Pipe {
-    bytes: AtomicBool,
-    readers: Vec<AtomicWaker>,
+#[derive(Default)]
+struct Doorbell {
+    rung: Mutex<bool>,
+    ringing: Condvar,
 }
 
-impl Pipe {
-    fn new(readers: usize) -> Pipe {
-        Pipe {
-            bytes: AtomicBool::new(false),
-            readers: (0..readers).map(|_| AtomicWaker::new()).collect(),
-        }
+impl Doorbell {
+    /// The handler's write to the pipe.
+    fn ring(&self) {
+        *lock(&self.rung) = true;
+        self.ringing.notify_one();
     }
 
-    /// The handler's write, then each reactor's look at the pipe. A swap rather than a
-    /// store: loom orders a store after a concurrent read-modify-write (a waiter's drain)
-    /// only through what this thread has seen, so with a store the load below could read
-    /// the drain's older `false` (a false alarm); the pipe's real writes are all ordered.
-    fn write(&self) {
-        self.bytes.swap(true, Ordering::AcqRel);
-        for reader in &self.readers {
-            if self.bytes.load(Ordering::Acquire) {
-                reader.wake();
-            }
+    /// The dispatcher's blocking read.
+    fn wait(&self) {
+        let mut rung = lock(&self.rung);
+        while !*rung {
+            rung = self.ringing.wait(rung).unwrap();
         }
-    }
-
-    /// `Async::poll_read_with` draining the pipe: registers, then reads.
-    fn poll_drain(&self, reader: usize, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.readers[reader].register(cx.waker());
-        if self.bytes.swap(false, Ordering::AcqRel) {
-            Poll::Ready(Ok(()))
-        } else {
-            Poll::Pending
-        }
-    }
-
-    fn drain(&self) {
-        self.bytes.store(false, Ordering::Release);
+        *rung = false;
     }
 }
 
-/// Waits on its own thread until `waiter` resolves.
-fn wait(
-    mut waiter: Waiter<Arc<Delivery>>,
-    pipe: Arc<Pipe>,
-    reader: usize,
+/// The dispatcher thread for `deliveries` deliveries of one signal.
+fn dispatcher(
+    delivery: Arc<Delivery>,
+    doorbell: Arc<Doorbell>,
+    deliveries: usize,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        let resolved = block_on(poll_fn(|cx| {
-            waiter.poll(cx, |cx| pipe.poll_drain(reader, cx), || pipe.drain())
-        }));
-        assert!(resolved.is_ok());
+        let mut dispatched = 0;
+        while dispatched < deliveries {
+            doorbell.wait();
+            let now = delivery.generation();
+            if now != dispatched {
+                dispatched = now;
+                delivery.wake_all();
+            }
+        }
     })
 }
 
-/// One delivery resolves every waiter pending when it came, although the first to resolve
-/// drains the pipe before the others' reactors may have seen it: each resolving waiter
-/// wakes the rest through the list. A waiter left pending is parked for ever, which loom
-/// reports as a deadlock.
+/// Waits on its own thread until `listener` reports a delivery.
+fn listen(mut listener: Listener<Arc<Delivery>>) -> thread::JoinHandle<()> {
+    thread::spawn(move || block_on(poll_fn(|cx| listener.poll(cx))))
+}
+
+/// The signal handler: count, then ring.
+fn deliver(delivery: &Delivery, doorbell: &Doorbell) {
+    delivery.record();
+    doorbell.ring();
+}
+
+/// One delivery wakes every listener made before it, each on its own thread, whether the
+/// dispatcher takes the waiter list before or after a listener registers. A listener left
+/// pending is parked for ever, which loom reports as a deadlock.
 #[test]
-fn one_delivery_resolves_every_pending_waiter() {
+fn one_delivery_reaches_every_listener() {
     loom::model(|| {
         let delivery = Arc::new(Delivery::new());
-        let pipe = Arc::new(Pipe::new(2));
-        let a = wait(Waiter::new(delivery.clone()), pipe.clone(), 0);
-        let b = wait(Waiter::new(delivery.clone()), pipe.clone(), 1);
-        // The signal handler.
-        delivery.record();
-        pipe.write();
+        let doorbell = Arc::new(Doorbell::default());
+        let a = listen(Listener::new(delivery.clone()));
+        let b = listen(Listener::new(delivery.clone()));
+        let d = dispatcher(delivery.clone(), doorbell.clone(), 1);
+        deliver(&delivery, &doorbell);
         a.join().unwrap();
         b.join().unwrap();
+        d.join().unwrap();
     });
 }
 
-/// A waiter made after a delivery waits for the next one: stale bytes left in the pipe by
-/// the earlier delivery do not resolve it, and the next delivery does.
+/// A listener made after a delivery does not report it, and reports the next one; a
+/// listener that reported a delivery waits for the next rather than reporting it again.
 #[test]
-fn stale_bytes_do_not_resolve_a_later_waiter() {
+fn a_listener_reports_only_deliveries_after_its_last_report() {
     loom::model(|| {
         let delivery = Arc::new(Delivery::new());
-        let pipe = Arc::new(Pipe::new(1));
-        delivery.record();
-        pipe.write();
-        let mut waiter = Waiter::new(delivery.clone());
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let pending = waiter.poll(&mut cx, |cx| pipe.poll_drain(0, cx), || pipe.drain());
-        assert!(pending.is_pending(), "a stale byte resolved a later waiter");
-        let a = wait(waiter, pipe.clone(), 0);
-        delivery.record();
-        pipe.write();
-        a.join().unwrap();
+        let doorbell = Arc::new(Doorbell::default());
+        let d = dispatcher(delivery.clone(), doorbell.clone(), 2);
+        deliver(&delivery, &doorbell);
+        let mut listener = Listener::new(delivery.clone());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            listener.poll(&mut cx).is_pending(),
+            "a delivery before the listener was made resolved it"
+        );
+        let other = delivery.clone();
+        let bell = doorbell.clone();
+        let second = thread::spawn(move || deliver(&other, &bell));
+        block_on(poll_fn(|cx| listener.poll(cx)));
+        second.join().unwrap();
+        assert!(
+            listener.poll(&mut cx).is_pending(),
+            "a reported delivery was reported again"
+        );
+        d.join().unwrap();
     });
 }
