@@ -3,6 +3,9 @@
 //! Builds tests/bench in release mode and runs it. A full run (no `--quick`, no `--only`)
 //! also rewrites docs/benchmarks.md and docs/benchmarks-ratio.svg, with the syscalls per
 //! echo round trip counted by `strace -c -f`, installed from Debian's packages if missing.
+//! The server workloads need `wrk` and `redis-benchmark`, installed the same way (Debian's
+//! `wrk` and `redis-tools`) when a chosen row needs them; rows whose client could not be
+//! installed are skipped by the bench with the reason.
 
 use std::process::Command;
 
@@ -12,15 +15,17 @@ use crate::step::{self, Failure, Result, cargo};
 pub(crate) fn run(args: &[String]) -> Result {
     let mut forwarded: Vec<String> = Vec::new();
     let mut it = args.iter();
-    let (mut quick, mut only) = (false, false);
+    let (mut quick, mut only) = (false, None::<String>);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--only" | "--runs" => {
-                only |= a == "--only";
                 let v = it
                     .next()
                     .ok_or_else(|| Failure::new("bench", format!("{a} needs a value")))?;
+                if a == "--only" {
+                    only = Some(v.clone());
+                }
                 forwarded.push(a.clone());
                 forwarded.push(v.clone());
                 continue;
@@ -38,11 +43,27 @@ pub(crate) fn run(args: &[String]) -> Result {
         "bench: build",
         cargo().args(["build", "--release", "-p", "eddy-bench"]),
     )?;
+    // The server rows' names start with these; `--only` picks rows by prefix.
+    let chosen = |rows: &str| {
+        only.as_deref()
+            .is_none_or(|o| rows.starts_with(o) || o.starts_with(rows))
+    };
+    if chosen("http_") {
+        step::ensure_package("bench: wrk", "wrk", "-v", "wrk");
+    }
+    if chosen("resp_") {
+        step::ensure_package(
+            "bench: redis-benchmark",
+            "redis-benchmark",
+            "--version",
+            "redis-tools",
+        );
+    }
     let bin = step::target_dir()?.join("release").join("eddy-bench");
     let mut cmd = Command::new(bin);
     cmd.args(&forwarded).current_dir(step::root());
     // Only a complete run may stand for the project in docs/benchmarks.md.
-    if !quick && !only {
+    if !quick && only.is_none() {
         cmd.arg("--docs").arg(step::root());
         if !ensure_strace() {
             cmd.arg("--no-strace");

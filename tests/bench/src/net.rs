@@ -57,8 +57,12 @@ pub(crate) trait Net: Rt {
     type Stream: Send + 'static;
     type Udp: Send + Sync + 'static;
 
-    fn bind() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send;
-    fn accept(l: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_;
+    /// A listener on `addr`, and the address it got (the port, when `addr`'s is 0).
+    fn bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::Listener, SocketAddr)>> + Send;
+    /// The next connection, with `TCP_NODELAY` set.
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_;
     fn connect(a: SocketAddr) -> impl Future<Output = Self::Stream> + Send;
     fn write_all<'a>(
         s: &'a mut Self::Stream,
@@ -68,6 +72,11 @@ pub(crate) trait Net: Rt {
         s: &'a mut Self::Stream,
         b: &'a mut [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a;
+    /// Reads what is there, at most `b.len()` bytes; 0 at end of stream.
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        b: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a;
 
     /// Two UDP sockets connected to each other.
     fn udp_pair() -> impl Future<Output = (Self::Udp, Self::Udp)> + Send;
@@ -83,18 +92,23 @@ pub(crate) trait Net: Rt {
 
 const LOOPBACK: &str = "127.0.0.1:0";
 
+/// An ephemeral loopback port.
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
 /// Echo over `conns` connections until `stop`; server and clients are tasks of one
 /// current-thread runtime.
 pub(crate) fn tcp_echo<R: Net>(conns: usize, stop: Stop) -> NetResult {
     R::run(0, async move {
-        let (listener, addr) = R::bind().await;
+        let (listener, addr) = R::bind(loopback()).await.expect("bind");
         let listener = Arc::new(listener);
         let acceptor = {
             let listener = listener.clone();
             R::spawn(async move {
                 let mut servers = Vec::with_capacity(conns);
                 for _ in 0..conns {
-                    let mut s = R::accept(&listener).await;
+                    let mut s = R::accept(&listener).await.expect("accept");
                     servers.push(R::spawn(async move {
                         let mut buf = [0u8; MSG];
                         // The client closing its end ends this loop with an error.
@@ -163,12 +177,12 @@ pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
 /// connection; returns GB/s over both directions.
 pub(crate) fn tcp_stream<R: Net>(bytes: usize) -> f64 {
     R::run(0, async move {
-        let (listener, addr) = R::bind().await;
+        let (listener, addr) = R::bind(loopback()).await.expect("bind");
         let listener = Arc::new(listener);
         let server = {
             let listener = listener.clone();
             R::spawn(async move {
-                let mut s = R::accept(&listener).await;
+                let mut s = R::accept(&listener).await.expect("accept");
                 let mut buf = vec![0u8; STREAM_CHUNK];
                 for _ in 0..bytes / STREAM_CHUNK {
                     R::read_exact(&mut s, &mut buf).await.expect("stream in");
@@ -237,18 +251,20 @@ impl Net for Eddy {
     type Stream = eddy::net::TcpStream;
     type Udp = eddy::net::UdpSocket;
 
-    fn bind() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send {
-        async {
-            let l = eddy::net::TcpListener::bind(LOOPBACK).await.expect("bind");
-            let a = l.local_addr().expect("local_addr");
-            (l, a)
+    fn bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::Listener, SocketAddr)>> + Send {
+        async move {
+            let l = eddy::net::TcpListener::bind(addr).await?;
+            let a = l.local_addr()?;
+            Ok((l, a))
         }
     }
-    fn accept(l: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_ {
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_ {
         async {
-            let (s, _) = l.accept().await.expect("accept");
-            s.set_nodelay(true).expect("nodelay");
-            s
+            let (s, _) = l.accept().await?;
+            s.set_nodelay(true)?;
+            Ok(s)
         }
     }
     fn connect(a: SocketAddr) -> impl Future<Output = Self::Stream> + Send {
@@ -269,6 +285,12 @@ impl Net for Eddy {
         b: &'a mut [u8],
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         s.read_exact(b)
+    }
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        b: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        s.read(b)
     }
     fn udp_pair() -> impl Future<Output = (Self::Udp, Self::Udp)> + Send {
         async {
@@ -302,18 +324,20 @@ impl Net for Tokio {
     type Stream = tokio::net::TcpStream;
     type Udp = tokio::net::UdpSocket;
 
-    fn bind() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send {
-        async {
-            let l = tokio::net::TcpListener::bind(LOOPBACK).await.expect("bind");
-            let a = l.local_addr().expect("local_addr");
-            (l, a)
+    fn bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::Listener, SocketAddr)>> + Send {
+        async move {
+            let l = tokio::net::TcpListener::bind(addr).await?;
+            let a = l.local_addr()?;
+            Ok((l, a))
         }
     }
-    fn accept(l: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_ {
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_ {
         async {
-            let (s, _) = l.accept().await.expect("accept");
-            s.set_nodelay(true).expect("nodelay");
-            s
+            let (s, _) = l.accept().await?;
+            s.set_nodelay(true)?;
+            Ok(s)
         }
     }
     fn connect(a: SocketAddr) -> impl Future<Output = Self::Stream> + Send {
@@ -336,6 +360,13 @@ impl Net for Tokio {
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         use tokio::io::AsyncReadExt;
         async move { s.read_exact(b).await.map(drop) }
+    }
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        b: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        use tokio::io::AsyncReadExt;
+        s.read(b)
     }
     fn udp_pair() -> impl Future<Output = (Self::Udp, Self::Udp)> + Send {
         async {
@@ -369,18 +400,20 @@ impl Net for Smol {
     type Stream = smol::Async<std::net::TcpStream>;
     type Udp = smol::Async<std::net::UdpSocket>;
 
-    fn bind() -> impl Future<Output = (Self::Listener, SocketAddr)> + Send {
-        async {
-            let l = smol::Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 0)).expect("bind");
-            let a = l.get_ref().local_addr().expect("local_addr");
-            (l, a)
+    fn bind(
+        addr: SocketAddr,
+    ) -> impl Future<Output = io::Result<(Self::Listener, SocketAddr)>> + Send {
+        async move {
+            let l = smol::Async::<std::net::TcpListener>::bind(addr)?;
+            let a = l.get_ref().local_addr()?;
+            Ok((l, a))
         }
     }
-    fn accept(l: &Self::Listener) -> impl Future<Output = Self::Stream> + Send + '_ {
+    fn accept(l: &Self::Listener) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_ {
         async {
-            let (s, _) = l.accept().await.expect("accept");
-            s.get_ref().set_nodelay(true).expect("nodelay");
-            s
+            let (s, _) = l.accept().await?;
+            s.get_ref().set_nodelay(true)?;
+            Ok(s)
         }
     }
     fn connect(a: SocketAddr) -> impl Future<Output = Self::Stream> + Send {
@@ -405,6 +438,13 @@ impl Net for Smol {
     ) -> impl Future<Output = io::Result<()>> + Send + 'a {
         use smol::io::AsyncReadExt;
         s.read_exact(b)
+    }
+    fn read<'a>(
+        s: &'a mut Self::Stream,
+        b: &'a mut [u8],
+    ) -> impl Future<Output = io::Result<usize>> + Send + 'a {
+        use smol::io::AsyncReadExt;
+        s.read(b)
     }
     fn udp_pair() -> impl Future<Output = (Self::Udp, Self::Udp)> + Send {
         async {

@@ -9,7 +9,7 @@ use std::process::Command;
 use crate::Options;
 use crate::net::{self, Stop};
 use crate::rt::{Eddy, Tokio};
-use crate::workloads::{Row, Target};
+use crate::workloads::{Row, RunFailure, Target};
 
 /// The hidden flag for one fixed-length echo run, the process `strace` watches.
 pub(crate) const ECHO_FLAG: &str = "--echo-rounds-child";
@@ -54,13 +54,21 @@ fn fmt_num(v: f64) -> String {
 }
 
 fn cell(row: &Row, c: usize) -> String {
+    let failed = row.failed[c];
     match row.cols[c] {
+        Some(s) if failed > 0 => format!(
+            "{} ({}–{}), {failed} failed",
+            fmt_num(s.median),
+            fmt_num(s.min),
+            fmt_num(s.max)
+        ),
         Some(s) => format!(
             "{} ({}–{})",
             fmt_num(s.median),
             fmt_num(s.min),
             fmt_num(s.max)
         ),
+        None if failed > 0 => "failed".into(),
         None => "—".into(),
     }
 }
@@ -69,58 +77,101 @@ fn ratio(r: Option<f64>) -> String {
     r.map_or("—".into(), |r| format!("{r:.2}"))
 }
 
-/// Whether the row meets its BENCHMARKS.md target against tokio (and the baseline).
-fn verdict(row: &Row) -> String {
-    let Some(r) = row.ratio(1) else {
-        return "—".into();
-    };
-    let (ok, want) = match row.target {
-        Target::AtMostOfTokio(x) => (r <= x, format!("≤ {x}")),
-        Target::AtLeastOfTokio(x) => (r >= x, format!("≥ {x}")),
-    };
-    let mut s = format!("{want} of tokio: {}", if ok { "met" } else { "not yet" });
+/// Which columns a table shows, and what it calls them.
+pub(crate) struct Layout {
+    cols: &'static [(usize, &'static str)],
+    /// The ratios shown: eddy's median over column `c`'s.
+    ratios: &'static [(usize, &'static str)],
+    /// What the verdicts call column 3.
+    baseline: &'static str,
+}
+
+/// The micro-benchmarks: every runtime, and the selector baseline.
+pub(crate) const MICRO: Layout = Layout {
+    cols: &[(0, "eddy"), (1, "tokio"), (2, "smol"), (3, "baseline")],
+    ratios: &[(1, "eddy/tokio"), (3, "eddy/baseline")],
+    baseline: "baseline",
+};
+
+/// The server workloads: no smol server; the baseline is the raw epoll server.
+pub(crate) const SERVERS: Layout = Layout {
+    cols: &[(0, "eddy"), (1, "tokio"), (3, "raw epoll")],
+    ratios: &[(1, "eddy/tokio"), (3, "eddy/raw")],
+    baseline: "raw",
+};
+
+impl Layout {
+    fn header(&self, with_target: bool) -> Vec<String> {
+        let mut h = vec!["workload".to_string(), "figure".to_string()];
+        h.extend(self.cols.iter().map(|c| c.1.to_string()));
+        h.extend(self.ratios.iter().map(|r| r.1.to_string()));
+        if with_target {
+            h.push("target".into());
+        }
+        h
+    }
+
+    fn cells(&self, row: &Row, with_target: bool) -> Vec<String> {
+        let mut cells = vec![row.workload.clone(), row.figure.to_string()];
+        cells.extend(self.cols.iter().map(|&(c, _)| cell(row, c)));
+        cells.extend(self.ratios.iter().map(|&(c, _)| ratio(row.ratio(c))));
+        if with_target {
+            cells.push(verdict(row, self.baseline));
+        }
+        cells
+    }
+
+    /// The rows as a markdown table, with each row's verdict.
+    fn markdown(&self, rows: &[Row]) -> String {
+        let header = self.header(true);
+        let mut md = format!("| {} |\n", header.join(" | "));
+        md += &format!("|{}\n", " --- |".repeat(header.len()));
+        for r in rows {
+            md += &format!("| {} |\n", self.cells(r, true).join(" | "));
+        }
+        md
+    }
+}
+
+/// Whether the row meets its BENCHMARKS.md targets against tokio and the baseline.
+fn verdict(row: &Row, baseline: &str) -> String {
+    let mut parts = Vec::new();
+    if let (Some(target), Some(r)) = (row.target, row.ratio(1)) {
+        let (ok, want) = match target {
+            Target::AtMostOfTokio(x) => (r <= x, format!("≤ {x}")),
+            Target::AtLeastOfTokio(x) => (r >= x, format!("≥ {x}")),
+        };
+        parts.push(format!("{want} of tokio: {}", met(ok)));
+    }
     if let (Some(t), Some(b)) = (row.baseline_target, row.ratio(3)) {
-        let _ = write!(
-            s,
-            "; ≥ {t} of baseline: {}",
-            if b >= t { "met" } else { "not yet" }
-        );
+        parts.push(if row.higher_is_better {
+            format!("≥ {t} of {baseline}: {}", met(b >= t))
+        } else {
+            // At least `t` of the baseline's operations per unit of cost is at most
+            // `1 / t` of its cost.
+            format!("≤ {:.2} of {baseline}: {}", 1.0 / t, met(b <= 1.0 / t))
+        });
     }
     if row.workload.starts_with("idle_memory") {
         let ok = row.cols[0].is_some_and(|s| s.median <= 96.0);
-        let _ = write!(s, "; ≤ 96 B/task: {}", if ok { "met" } else { "not yet" });
+        parts.push(format!("≤ 96 B/task: {}", met(ok)));
     }
-    s
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok { "met" } else { "not yet" }
 }
 
 /// The plain-text table printed on stdout.
-pub(crate) fn table(rows: &[Row]) -> String {
-    let header = [
-        "workload",
-        "figure",
-        "eddy",
-        "tokio",
-        "smol",
-        "baseline",
-        "eddy/tokio",
-        "eddy/baseline",
-    ];
-    let body: Vec<[String; 8]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.workload.clone(),
-                r.figure.to_string(),
-                cell(r, 0),
-                cell(r, 1),
-                cell(r, 2),
-                cell(r, 3),
-                ratio(r.ratio(1)),
-                ratio(r.ratio(3)),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
+pub(crate) fn table(rows: &[Row], layout: &Layout) -> String {
+    let header = layout.header(false);
+    let body: Vec<Vec<String>> = rows.iter().map(|r| layout.cells(r, false)).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for b in &body {
         for (w, c) in widths.iter_mut().zip(b) {
             *w = (*w).max(c.chars().count());
@@ -128,17 +179,50 @@ pub(crate) fn table(rows: &[Row]) -> String {
     }
     let line = |cells: &[String]| {
         let mut s = String::new();
-        for (c, w) in cells.iter().zip(widths) {
+        for (c, w) in cells.iter().zip(&widths) {
             let pad = w - c.chars().count();
             let _ = write!(s, "{c}{}  ", " ".repeat(pad));
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = line(&header.map(String::from));
+    let mut out = line(&header);
     for b in &body {
         out += &line(b);
     }
     out
+}
+
+/// The skipped rows, one line per run of rows of one family skipped for one reason:
+/// "8 http_hello rows: `wrk` cannot be started ...".
+pub(crate) fn skipped(skipped: &[(String, String)]) -> Vec<String> {
+    let mut groups: Vec<(&str, usize, &str)> = Vec::new();
+    for (name, why) in skipped {
+        let family = name.split(' ').next().unwrap_or(name);
+        match groups.last_mut() {
+            Some((f, n, w)) if *f == family && *w == why => *n += 1,
+            _ => groups.push((family, 1, why)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(family, n, why)| format!("{n} {family} row(s): {why}"))
+        .collect()
+}
+
+/// The failed runs, one line each.
+pub(crate) fn failures(failures: &[RunFailure]) -> String {
+    let mut s = String::new();
+    for f in failures {
+        let _ = writeln!(
+            s,
+            "- {} · {} · run {}: {}",
+            f.workload,
+            f.column,
+            f.run,
+            f.why.replace('\n', " ")
+        );
+    }
+    s
 }
 
 /// The primitive costs as text.
@@ -291,13 +375,80 @@ fn strace_section(opts: &Options) -> String {
 /// optimisations with their before/after ratios is written by people, not by the bench.
 const KEPT: &str = "## Optimisation log";
 
+/// Everything one run measured.
+pub(crate) struct Measured<'a> {
+    /// The micro-benchmark rows (runtimes in one process).
+    pub(crate) rows: &'a [Row],
+    /// The server rows (external clients).
+    pub(crate) servers: &'a [Row],
+    /// Server rows that did not run here, and why.
+    pub(crate) skipped: &'a [(String, String)],
+    pub(crate) failures: &'a [RunFailure],
+    pub(crate) prims: &'a [(&'static str, f64)],
+}
+
+/// The "Server workloads" section: method, table, failed and skipped rows.
+fn server_section(m: &Measured<'_>) -> String {
+    let mut s = String::from("## Server workloads (external clients)\n\n");
+    s += "Each row is a small server driven over loopback by a client nobody here wrote. The \
+        protocol code is written once (tests/bench/src/server: an HTTP/1.1 hello handler that \
+        answers every request in a read, pipelined or not, with a fixed 200 and keeps the \
+        connection alive; a RESP handler serving PING, SET and GET, inline and multibulk, \
+        from one store per server) and runs on eddy and on tokio, one task per connection, \
+        current-thread or two workers, and hand-written on eddy-selector: one thread, one \
+        edge-triggered epoll loop, no tasks and no wakers (the raw column, the limit for \
+        both flavours). Every run starts a fresh server process and runs the client against \
+        it to its end; runs are interleaved (eddy, tokio, raw, eddy, ...). The clients, at 50 \
+        connections (256 alike, with `-c256` or `-c 256`):\n\n";
+    let notes = [
+        ": wrk's percentiles include its correction for coordinated omission",
+        ": the script writes 16 `GET /` requests at once and sends the next 16 when all \
+         are answered. These rows have no latency: wrk records one per batch but corrects \
+         them with an interval taken per response, and the percentiles it prints then \
+         read 0 from 75% up",
+        ": four tests, PING_INLINE, PING_MBULK, SET and GET, `-n` requests each; req/s is \
+         all requests over the time of all four, p50 and p99 are the highest of the four \
+         tests' figures",
+        ": the same, 16 requests in flight per connection",
+    ];
+    for (cmd, note) in crate::server::commands().iter().zip(notes) {
+        let _ = writeln!(s, "- `{cmd}`{note}");
+    }
+    s += "\nreq/s, p50 and p99 are the client's. CPU µs/req is the server process's own CPU \
+        time, user plus system over all its threads from its `getrusage(RUSAGE_SELF)`, read \
+        just before the client starts and just after it exits, divided by the requests the \
+        client reports. Client and server share the two cores, and the client takes about \
+        as much CPU as the server: req/s then depends on how the scheduler splits the cores \
+        between them and on the client's own cost per request as much as on the server, and \
+        moves from run to run; the CPU time a server spends per request does not depend on \
+        who else runs, so it is the steadier figure and the one the targets are set on. A \
+        run with any error (a wrk socket error or non-2xx answer, an error from \
+        redis-benchmark or a non-zero exit, a server that died, a client that did not \
+        finish) is listed as failed and left out of the medians. Targets (BENCHMARKS.md): \
+        CPU per request at most 0.95 of tokio's on the current-thread runtime and 0.9 on \
+        two workers, with at least 0.9 of the raw server's requests per CPU-second (≤ 1.11 \
+        of its CPU per request); on two workers a p99 no higher than tokio's.\n\n";
+    if m.servers.is_empty() {
+        s += "No server row ran.\n";
+    } else {
+        s += &SERVERS.markdown(m.servers);
+    }
+    if !m.failures.is_empty() {
+        s += "\nFailed runs:\n\n";
+        s += &failures(m.failures);
+    }
+    if !m.skipped.is_empty() {
+        s += "\nNot run here:\n\n";
+        for line in skipped(m.skipped) {
+            let _ = writeln!(s, "- {line}");
+        }
+    }
+    s
+}
+
 /// Rewrites ROOT/docs/benchmarks.md and ROOT/docs/benchmarks-ratio.svg.
-pub(crate) fn write_docs(
-    root: &Path,
-    rows: &[Row],
-    prims: &[(&str, f64)],
-    opts: &Options,
-) -> io::Result<()> {
+pub(crate) fn write_docs(root: &Path, measured: &Measured<'_>, opts: &Options) -> io::Result<()> {
+    let (rows, prims) = (measured.rows, measured.prims);
     let docs = root.join("docs");
     std::fs::write(docs.join("benchmarks-ratio.svg"), svg(rows))?;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -371,23 +522,8 @@ pub(crate) fn write_docs(
         rows \"..., eddy in debug mode\" run eddy with debug mode on against tokio as \
         usual: beside the plain row, the difference is debug mode's cost.\n\n\
         ![eddy/tokio per workload](benchmarks-ratio.svg)\n\n";
-    md += "## Results\n\n| workload | figure | eddy | tokio | smol | baseline | eddy/tokio | eddy/baseline | target |\n";
-    md += "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
-    for r in rows {
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.workload,
-            r.figure,
-            cell(r, 0),
-            cell(r, 1),
-            cell(r, 2),
-            cell(r, 3),
-            ratio(r.ratio(1)),
-            ratio(r.ratio(3)),
-            verdict(r)
-        );
-    }
+    md += "## Results\n\n";
+    md += &MICRO.markdown(rows);
     let churn = |live: &str| {
         rows.iter()
             .find(|r| r.workload == format!("timer_churn {live} live"))
@@ -402,6 +538,8 @@ pub(crate) fn write_docs(
             if m / k <= 1.5 { "met" } else { "not yet" }
         );
     }
+    md += "\n";
+    md += &server_section(measured);
     md += "\n## Primitive costs, same run\n\n| primitive | ns |\n| --- | --- |\n";
     for (name, ns) in prims {
         let _ = writeln!(md, "| {name} | {ns:.1} |");

@@ -24,12 +24,17 @@ pub(crate) enum Target {
 pub(crate) struct Figure {
     pub(crate) unit: &'static str,
     pub(crate) higher_is_better: bool,
-    pub(crate) target: Target,
-    /// eddy's figure at least this fraction of the baseline's (I/O throughput).
+    /// What eddy's figure should be beside tokio's, where BENCHMARKS.md says.
+    pub(crate) target: Option<Target>,
+    /// eddy's throughput at least this fraction of the baseline's: of the figure itself
+    /// when higher is better, of its inverse (operations per unit of cost) when not.
     pub(crate) baseline_target: Option<f64>,
 }
 
-type Runner = Box<dyn Fn() -> Vec<f64>>;
+/// One run of one column: the figures in the workload's order (NaN for one this run
+/// cannot measure, shown as "—"), or why the run failed (a failed run is reported, never
+/// counted).
+pub(crate) type Runner = Box<dyn Fn() -> Result<Vec<f64>, String>>;
 
 /// A workload: a name, the figures each run yields, and one runner per column that has it.
 pub(crate) struct Workload {
@@ -38,14 +43,28 @@ pub(crate) struct Workload {
     runners: Vec<(usize, Runner)>,
 }
 
+impl Workload {
+    /// A workload whose column `c` runs `runners`' entry `(c, runner)`.
+    pub(crate) fn new(name: String, figures: Vec<Figure>, runners: Vec<(usize, Runner)>) -> Self {
+        Workload {
+            name,
+            figures,
+            runners,
+        }
+    }
+}
+
 /// One output row: a workload's figure with each column's summary.
 pub(crate) struct Row {
     pub(crate) workload: String,
     pub(crate) figure: &'static str,
     pub(crate) higher_is_better: bool,
-    pub(crate) target: Target,
+    pub(crate) target: Option<Target>,
     pub(crate) baseline_target: Option<f64>,
+    /// The summary of each column's successful runs.
     pub(crate) cols: [Option<Summary>; 4],
+    /// Each column's failed runs, left out of `cols`.
+    pub(crate) failed: [usize; 4],
 }
 
 impl Row {
@@ -67,7 +86,7 @@ fn cost(unit: &'static str, at_most: f64) -> Figure {
     Figure {
         unit,
         higher_is_better: false,
-        target: Target::AtMostOfTokio(at_most),
+        target: Some(Target::AtMostOfTokio(at_most)),
         baseline_target: None,
     }
 }
@@ -77,13 +96,13 @@ fn throughput(unit: &'static str, baseline: Option<f64>) -> Figure {
         unit,
         higher_is_better: true,
         // "≤ 0.8 elsewhere" in time per operation is ≥ 1.25 in operations per second.
-        target: Target::AtLeastOfTokio(1.25),
+        target: Some(Target::AtLeastOfTokio(1.25)),
         baseline_target: baseline,
     }
 }
 
 fn one(f: impl Fn() -> f64 + 'static) -> Runner {
-    Box::new(move || vec![f()])
+    Box::new(move || Ok(vec![f()]))
 }
 
 fn net_figures() -> Vec<Figure> {
@@ -99,7 +118,7 @@ fn net_runner(f: impl Fn() -> NetResult + 'static) -> Runner {
     Box::new(move || {
         let r = f();
         let us = |q| r.hist.quantile(q) as f64 / 1000.0;
-        vec![r.rps, us(0.5), us(0.99), us(0.999)]
+        Ok(vec![r.rps, us(0.5), us(0.99), us(0.999)])
     })
 }
 
@@ -107,10 +126,10 @@ fn net_runner(f: impl Fn() -> NetResult + 'static) -> Runner {
 fn lateness(f: impl Fn() -> crate::stats::Histogram + 'static) -> Runner {
     Box::new(move || {
         let h = f();
-        vec![
+        Ok(vec![
             h.quantile(0.5) as f64 / 1000.0,
             h.quantile(0.99) as f64 / 1000.0,
-        ]
+        ])
     })
 }
 
@@ -349,17 +368,47 @@ pub(crate) fn all(quick: bool) -> Vec<Workload> {
     w
 }
 
-/// Runs every workload `runs` times per runtime, interleaved, and summarises the rows.
-pub(crate) fn run_all(workloads: &[Workload], runs: usize) -> Vec<Row> {
+/// A run that failed: where, and why.
+pub(crate) struct RunFailure {
+    pub(crate) workload: String,
+    pub(crate) column: &'static str,
+    pub(crate) run: usize,
+    pub(crate) why: String,
+}
+
+/// Runs every workload `runs` times per runtime, interleaved (run `k` of every column
+/// before run `k + 1` of any), and summarises the rows; failed runs are listed apart.
+pub(crate) fn run_all(
+    workloads: &[Workload],
+    runs: usize,
+    failures: &mut Vec<RunFailure>,
+) -> Vec<Row> {
     let mut rows = Vec::new();
     for w in workloads {
         // samples[col][figure] = one value per run
         let mut samples = vec![vec![Vec::new(); w.figures.len()]; COLUMNS.len()];
+        let mut failed = [0; 4];
         for k in 1..=runs {
             for (col, runner) in &w.runners {
                 eprintln!("  {} · {} · run {k} of {runs}", w.name, COLUMNS[*col]);
-                for (i, v) in runner().into_iter().enumerate() {
-                    samples[*col][i].push(v);
+                match runner() {
+                    Ok(values) => {
+                        for (i, v) in values.into_iter().enumerate() {
+                            if !v.is_nan() {
+                                samples[*col][i].push(v);
+                            }
+                        }
+                    }
+                    Err(why) => {
+                        eprintln!("  FAILED: {why}");
+                        failed[*col] += 1;
+                        failures.push(RunFailure {
+                            workload: w.name.clone(),
+                            column: COLUMNS[*col],
+                            run: k,
+                            why,
+                        });
+                    }
                 }
             }
         }
@@ -371,6 +420,7 @@ pub(crate) fn run_all(workloads: &[Workload], runs: usize) -> Vec<Row> {
                 target: f.target,
                 baseline_target: f.baseline_target,
                 cols: std::array::from_fn(|c| summarize(&samples[c][i])),
+                failed,
             });
         }
     }
