@@ -5,7 +5,7 @@
 //! Everything else in the crate imports `crate::loom::...`, so `cargo xtask loom` can swap
 //! every atomic, cell, lock, thread and channel for the model checker's version.
 
-pub(crate) use eddy_wake::loom::{cell, hint, sync, thread, unmodelled};
+pub(crate) use eddy_wake::loom::{cell, sync, thread, unmodelled};
 
 /// The blocking pool's job queue: crossbeam-channel normally; under loom a Mutex+Condvar
 /// queue with the same surface, because crossbeam's internals are invisible to loom. Its

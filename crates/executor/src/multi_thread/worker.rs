@@ -13,12 +13,12 @@
 //!   thieves both take it with `swap(null)`, so exactly one of them gets the task; thieves
 //!   look at it after the victim's queue, so a task parked there while its owner is stuck
 //!   in a long poll still runs elsewhere (tokio#4941).
-//! - With nothing to do, a worker searches: up to `SPIN_ROUNDS` rounds over all victims in
-//!   random order (steal half a queue, or a LIFO slot) and the global queue, spinning in
-//!   between, because waking a thread that has gone to sleep costs far more than a few
-//!   rounds of looking (see docs/benchmarks.md, "Measurements behind code comments"). Then
-//!   it sleeps following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the
-//!   others on their own thread parker.
+//! - With nothing to do, a worker searches once: one round over all victims in random
+//!   order (steal half a queue, or a LIFO slot) and the global queue. Then it sleeps
+//!   following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the others
+//!   on their own thread parker. It does not spin between rounds: waking a sleeping thread
+//!   costs more than a round of looking, but a spinning worker holds a core that the
+//!   thread producing its next task needs (docs/benchmarks.md, optimisation log).
 //! - Driver hand-off (`handoff.rs`): `unpark_worker` sets the worker's `unparked` flag,
 //!   fences, then unparks the driver if `driver_holder` names the worker, and always its
 //!   thread parker. A worker about to park in the driver stores `driver_holder`, fences,
@@ -40,11 +40,6 @@ use crate::task::{Notified, RawTask};
 const GLOBAL_INTERVAL: u32 = 61;
 /// Consecutive LIFO-slot polls before the slot's task must queue like the others.
 const MAX_LIFO_POLLS: u32 = 3;
-/// Search rounds before sleeping.
-#[cfg(not(eddy_loom))]
-const SPIN_ROUNDS: u32 = 16;
-#[cfg(eddy_loom)]
-const SPIN_ROUNDS: u32 = 1;
 
 /// What the scheduler needs to know about the current thread.
 pub(super) struct Context {
@@ -183,42 +178,29 @@ impl Core {
         }
         let n = shared.workers.len();
         let me = &shared.workers[self.index];
-        for round in 0..SPIN_ROUNDS {
-            let start = self.next_rand() as usize % n;
-            for i in 0..n {
-                let victim = (start + i) % n;
-                if victim == self.index {
-                    continue;
-                }
-                let v = &shared.workers[victim];
-                // SAFETY: we own `me.queue`, it is not the victim's, and it is empty (we
-                // only search after `next_task` found nothing).
-                if let Some(t) = unsafe { v.queue.steal_into(&me.queue) } {
-                    me.counters.steal();
-                    return Some(t);
-                }
-                if let Some(t) = take_lifo(v) {
-                    me.counters.steal();
-                    return Some(t);
-                }
+        // One round, then sleep: no spinning between rounds. Spinning kept an idle worker
+        // on a core that the thread producing its next task (a client, the other worker)
+        // needed; with 16 exponential rounds it was 14% of a two-worker HTTP server's CPU and
+        // made its p99 latency 2 to 5 times tokio's (docs/benchmarks.md, optimisation log).
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
             }
-            if let Some(t) = shared.inject.pop() {
+            let v = &shared.workers[victim];
+            // SAFETY: we own `me.queue`, it is not the victim's, and it is empty (we only
+            // search after `next_task` found nothing).
+            if let Some(t) = unsafe { v.queue.steal_into(&me.queue) } {
+                me.counters.steal();
                 return Some(t);
             }
-            // SeqCst: pairs with the store in `MultiThread::drop`.
-            if shared.shutdown.load(SeqCst) {
-                return None;
-            }
-            // No spin after the last round: the worker goes to sleep next. (Under loom, where
-            // a spin is a yield that lets every other thread run first, that spin also hid
-            // every interleaving in which a worker parks before another thread acts.)
-            if round + 1 < SPIN_ROUNDS {
-                for _ in 0..(1 << round.min(6)) {
-                    crate::loom::hint::spin_loop();
-                }
+            if let Some(t) = take_lifo(v) {
+                me.counters.steal();
+                return Some(t);
             }
         }
-        None
+        shared.inject.pop()
     }
 
     fn sleep(&mut self, shared: &Shared) {
