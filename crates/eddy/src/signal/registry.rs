@@ -124,7 +124,14 @@ fn registry() -> io::Result<&'static Registry> {
     let (read, write) = std::io::pipe()?;
     // The handler must never block: a full pipe already holds a pending wake.
     super::set_nonblocking(write.as_raw_fd())?;
-    let registry = REGISTRY.get_or_init(|| Registry {
+    // Started before the registry is published, so a thread that cannot start leaves
+    // nothing behind and the next call tries again (published first, a failed start would
+    // leave a registry whose listeners nobody wakes). The thread looks at the registry
+    // only after a byte arrives, and only a handler that found the registry writes one.
+    std::thread::Builder::new()
+        .name("eddy-signal".to_owned())
+        .spawn(move || dispatch(read))?;
+    Ok(REGISTRY.get_or_init(|| Registry {
         write,
         slots: (0..=MAX_SIGNAL)
             .map(|_| Slot {
@@ -135,11 +142,7 @@ fn registry() -> io::Result<&'static Registry> {
                 callbacks: Mutex::new(Vec::new()),
             })
             .collect(),
-    });
-    std::thread::Builder::new()
-        .name("eddy-signal".to_owned())
-        .spawn(move || dispatch(registry, read))?;
-    Ok(registry)
+    }))
 }
 
 /// Installs the handler for `signal`, keeping the previous one to chain to. Called with
@@ -245,8 +248,8 @@ extern "C" fn on_signal(
 
 /// The dispatcher thread's body: on every doorbell, runs the callbacks of each signal whose
 /// generation moved, then wakes its listeners.
-fn dispatch(registry: &'static Registry, mut read: std::io::PipeReader) {
-    let mut dispatched = vec![0usize; registry.slots.len()];
+fn dispatch(mut read: std::io::PipeReader) {
+    let mut dispatched = [0usize; MAX_SIGNAL + 1];
     let mut buf = [0u8; 64];
     loop {
         match read.read(&mut buf) {
@@ -258,6 +261,10 @@ fn dispatch(registry: &'static Registry, mut read: std::io::PipeReader) {
                 return;
             }
         }
+        // Always set by now: only a handler that found the registry writes to the pipe.
+        let Some(registry) = REGISTRY.get() else {
+            continue;
+        };
         for (index, slot) in registry.slots.iter().enumerate() {
             // Acquire: pairs with `install`'s Release.
             if !slot.installed.load(Ordering::Acquire) {
