@@ -41,6 +41,8 @@
 //! | `gather`, `TaskGroup` | [`future::join_all`], [`task::JoinSet`], [`task::TaskGroup`] |
 //! | timing decorator | [`time::timed`] |
 //! | `run_in_executor` | [`spawn_blocking`] |
+//! | `create_subprocess_exec`, `proc.communicate()` | [`process::Command::spawn`], [`process::Child::wait_with_output`] |
+//! | `loop.add_signal_handler(SIGTERM, ...)` | [`signal::signal`]`(SignalKind::terminate())` |
 //!
 //! The pieces are crates of their own, re-exported here for people who want them alone:
 //! [`selector`] (epoll/kqueue), [`timer`] (the timer wheel), [`executor`] (tasks and
@@ -54,6 +56,7 @@ pub mod task;
 pub mod time;
 
 pub mod future;
+pub mod process;
 pub mod signal;
 pub mod sync;
 

@@ -58,7 +58,7 @@ pub(crate) fn main(args: &[String]) -> ExitCode {
     // Every runtime the scenario built is dropped by now: what is still counted leaked.
     let fds_after = open_fds();
     let (futures, jobs) = (live_futures(), open_jobs());
-    let fds = fds_after.saturating_sub(fds_before);
+    let fds = fds_after.saturating_sub(fds_before + ctx.kept_fds());
     for (n, what) in [
         (futures, "futures never dropped"),
         (jobs, "blocking jobs never finished"),

@@ -33,6 +33,9 @@ pub(crate) struct Ctx {
     lost: AtomicU64,
     notes: Mutex<Vec<String>>,
     skipped: AtomicBool,
+    /// Fds the scenario opened for the rest of the process's life on purpose
+    /// ([`Ctx::keep_fds`]), not counted as leaked.
+    kept_fds: AtomicUsize,
 }
 
 impl Ctx {
@@ -46,7 +49,26 @@ impl Ctx {
             lost: AtomicU64::new(0),
             notes: Mutex::new(Vec::new()),
             skipped: AtomicBool::new(false),
+            kept_fds: AtomicUsize::new(0),
         }
+    }
+
+    /// Runs `open`, which creates process-wide state that lives until the process exits
+    /// (eddy's signal pipe, made with the first signal listener), and counts the fds it
+    /// opened as kept, not leaked.
+    pub(crate) fn keep_fds(&self, open: impl FnOnce()) {
+        let before = open_fds();
+        open();
+        let kept = open_fds().saturating_sub(before);
+        self.kept_fds.fetch_add(kept, Ordering::Relaxed);
+        self.note(format!(
+            "{kept} fds kept for the process's life (eddy's signal pipe)"
+        ));
+    }
+
+    /// The fds counted by [`Ctx::keep_fds`].
+    pub(crate) fn kept_fds(&self) -> usize {
+        self.kept_fds.load(Ordering::Relaxed)
     }
 
     /// `full` at the default size, `quick` with `--quick`.

@@ -16,6 +16,7 @@ mod external;
 mod faults;
 mod harness;
 mod load;
+mod os;
 mod peers;
 
 use std::process::ExitCode;
@@ -59,6 +60,14 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "mixed_server",
         run: load::mixed_server,
+    },
+    Scenario {
+        name: "process_churn",
+        run: os::process_churn,
+    },
+    Scenario {
+        name: "signal_storm",
+        run: os::signal_storm,
     },
     Scenario {
         name: "emfile",

@@ -9,6 +9,7 @@ mod join_set_model;
 mod lifecycle;
 mod main_task;
 mod net_peers;
+mod process;
 mod runtime;
 mod signal;
 mod support;

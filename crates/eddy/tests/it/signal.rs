@@ -381,3 +381,136 @@ fn one_sigint_resolves_every_waiter_on_every_reactor() {
         },
     );
 }
+
+/// Open file descriptors of this process.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// The shell loop that sends `SIGUSR1` to `$1`, `$2` times (the shell's builtin `kill`: no
+/// process per signal), failing if one send fails.
+const SENDER: &str =
+    r#"i=0; while [ "$i" -lt "$2" ]; do kill -USR1 "$1" || exit 1; i=$((i+1)); done"#;
+
+/// Rounds after the storm: in each, one delivery, which every steady listener must see.
+const ROUNDS: usize = 200;
+
+/// `signals` SIGUSR1s from another process while four listeners keep listening and four
+/// tasks keep making listeners and dropping them; then [`ROUNDS`] single deliveries, each
+/// of which every steady listener must see before the next is sent (a lost wake leaves one
+/// waiting for good). Returns what each steady listener counted and how many listeners the
+/// churning tasks made.
+fn storm(rt: &eddy::Runtime, signals: usize) -> (Vec<u64>, u64) {
+    rt.block_on(async {
+        let done = Arc::new(AtomicBool::new(false));
+        let round = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let acked: Arc<Vec<std::sync::atomic::AtomicUsize>> = Arc::new(
+            (0..4)
+                .map(|_| std::sync::atomic::AtomicUsize::new(0))
+                .collect(),
+        );
+        let steady: Vec<_> = (0..4)
+            .map(|i| {
+                let mut listener = signal(SignalKind::user_defined1()).unwrap();
+                let (round, acked) = (Arc::clone(&round), Arc::clone(&acked));
+                eddy::spawn(async move {
+                    let mut seen = 0u64;
+                    loop {
+                        listener.recv().await;
+                        seen += 1;
+                        let now = round.load(Ordering::SeqCst);
+                        acked[i].store(now, Ordering::SeqCst);
+                        if now == ROUNDS {
+                            return seen;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let churning: Vec<_> = (0..4u64)
+            .map(|i| {
+                let done = Arc::clone(&done);
+                eddy::spawn(async move {
+                    let mut made = 0u64;
+                    while !done.load(Ordering::SeqCst) {
+                        let mut listener = signal(SignalKind::user_defined1()).unwrap();
+                        made += 1;
+                        for _ in 0..=(made + i) % 5 {
+                            let _ = eddy::timeout(Duration::from_millis(2), listener.recv()).await;
+                        }
+                    }
+                    made
+                })
+            })
+            .collect();
+        let status = eddy::process::Command::new("sh")
+            .args(["-c", SENDER, "sh"])
+            .arg(std::process::id().to_string())
+            .arg(signals.to_string())
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success(), "the sender failed: {status}");
+        done.store(true, Ordering::SeqCst);
+        for r in 1..=ROUNDS {
+            round.store(r, Ordering::SeqCst);
+            // SAFETY: raise has no preconditions; SIGUSR1 is handled (listeners exist).
+            assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while acked.iter().any(|a| a.load(Ordering::SeqCst) < r) {
+                let acks: Vec<_> = acked.iter().map(|a| a.load(Ordering::SeqCst)).collect();
+                assert!(
+                    Instant::now() < deadline,
+                    "round {r}'s delivery did not reach every listener: {acks:?}"
+                );
+                eddy::sleep(Duration::from_micros(200)).await;
+            }
+        }
+        let mut counts = Vec::new();
+        for task in steady {
+            counts.push(task.await.unwrap());
+        }
+        let mut made = 0;
+        for task in churning {
+            made += task.await.unwrap();
+        }
+        (counts, made)
+    })
+}
+
+#[test]
+fn a_storm_from_another_process_loses_no_wake_and_no_fd() {
+    let out = in_child_process(
+        "signal::a_storm_from_another_process_loses_no_wake_and_no_fd",
+        "EDDY_TEST_SIGNAL_STORM_CHILD",
+        &[],
+        || {
+            const SIGNALS: usize = 10_000;
+            // The registry's pipe and thread exist from the first listener on: made here,
+            // so the fd count below starts with them.
+            drop(signal(SignalKind::user_defined1()).unwrap());
+            let before = open_fds();
+            for rt in crate::support::runtimes() {
+                let (counts, made) = storm(&rt, SIGNALS);
+                drop(rt);
+                // Coalescing: at least one per round, at most every delivery.
+                for &seen in &counts {
+                    assert!(
+                        (ROUNDS as u64..=(SIGNALS + ROUNDS) as u64).contains(&seen),
+                        "{counts:?}"
+                    );
+                }
+                assert!(made > 4, "the churning tasks made only {made} listeners");
+                println!(
+                    "storm: steady listeners saw {counts:?}; {made} listeners made and dropped"
+                );
+            }
+            // The sender's pipes and pidfd and both runtimes' own fds are all closed.
+            assert_eq!(open_fds(), before, "fds leaked by the storms");
+        },
+    );
+    // In the parent (the child returns nothing): both flavours ran their storm.
+    if !out.is_empty() {
+        assert_eq!(out.matches("storm: steady").count(), 2, "{out}");
+    }
+}
