@@ -42,6 +42,7 @@
 //! | timing decorator | [`time::timed`] |
 //! | `run_in_executor` | [`spawn_blocking`] |
 //! | `create_subprocess_exec`, `proc.communicate()` | [`process::Command::spawn`], [`process::Child::wait_with_output`] |
+//! | `loop.connect_read_pipe(..., sys.stdin)` | [`io::stdin`], [`io::stdout`] |
 //! | `loop.add_signal_handler(SIGTERM, ...)` | [`signal::signal`]`(SignalKind::terminate())` |
 //!
 //! The pieces are crates of their own, re-exported here for people who want them alone:
@@ -56,6 +57,7 @@ pub mod task;
 pub mod time;
 
 pub mod future;
+pub mod io;
 pub mod process;
 pub mod signal;
 pub mod sync;

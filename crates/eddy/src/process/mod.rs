@@ -63,6 +63,7 @@ use std::process::{ExitStatus, Output, Stdio};
 use std::task::{Context, Poll};
 
 pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
+pub(crate) use stdio::{PipeRead, read_to_end};
 
 use watch::ExitWatch;
 

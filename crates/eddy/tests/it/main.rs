@@ -12,6 +12,7 @@ mod net_peers;
 mod process;
 mod runtime;
 mod signal;
+mod stdio;
 mod support;
 mod sync;
 mod tasks;
