@@ -41,6 +41,8 @@
 //! | `gather`, `TaskGroup` | [`future::join_all`], [`task::JoinSet`], [`task::TaskGroup`] |
 //! | timing decorator | [`time::timed`] |
 //! | `run_in_executor` | [`spawn_blocking`] |
+//! | a mocked `loop.time()` in tests | [`Builder::start_paused`], [`time::advance`] |
+//! | testing every interleaving | [`testing::check`] (a seed sweep; `EDDY_SEED=n` replays) |
 //! | `create_subprocess_exec`, `proc.communicate()` | [`process::Command::spawn`], [`process::Child::wait_with_output`] |
 //! | `loop.connect_read_pipe(..., sys.stdin)` | [`io::stdin`], [`io::stdout`] |
 //! | `loop.add_signal_handler(SIGTERM, ...)` | [`signal::signal`]`(SignalKind::terminate())` |
@@ -61,6 +63,7 @@ pub mod io;
 pub mod process;
 pub mod signal;
 pub mod sync;
+pub mod testing;
 
 use std::future::Future;
 

@@ -75,7 +75,7 @@ mod wheel;
 
 use std::time::{Duration, Instant};
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, VirtualClock};
 pub use driver::{Builder, Driver, TimerMetrics};
 /// The waker slot, from eddy-wake (where it lives, so every crate shares one).
 pub use eddy_wake::AtomicWaker;

@@ -12,8 +12,11 @@ use eddy_executor::{
     WorkerHooks,
 };
 
-use super::driver::Driver;
+use eddy_timer::VirtualClock;
+
+use super::driver::{Driver, VirtualTime};
 use super::{EnterGuard, Flavor, Handle, Inner, Runtime, context};
+use crate::loom::sync::atomic::AtomicBool;
 
 type Hook = Arc<dyn Fn() + Send + Sync>;
 
@@ -50,7 +53,17 @@ pub struct Builder {
     debug: bool,
     slow_poll_threshold: Duration,
     on_slow_poll: Option<SlowPollHook>,
+    start_paused: bool,
+    io_grace: Duration,
+    seed: Option<u64>,
 }
+
+/// The environment variable that seeds the scheduling of every current-thread runtime
+/// whose builder set no seed ([`Builder::seed`]).
+pub(crate) const SEED_VAR: &str = "EDDY_SEED";
+
+/// How long a paused runtime waits for real I/O before it moves its clock, by default.
+const DEFAULT_IO_GRACE: Duration = Duration::from_millis(5);
 
 impl Builder {
     pub(super) fn new() -> Builder {
@@ -65,7 +78,54 @@ impl Builder {
             debug: false,
             slow_poll_threshold: crate::debug::DEFAULT_SLOW_POLL_THRESHOLD,
             on_slow_poll: None,
+            start_paused: false,
+            io_grace: DEFAULT_IO_GRACE,
+            seed: None,
         }
+    }
+
+    /// Virtual time (current-thread runtimes): the runtime's clock stands still from the
+    /// start, moved only by [`eddy::time::advance`](crate::time::advance) and, whenever the
+    /// runtime has nothing to run, by a jump straight to the next timer's deadline. An hour
+    /// of sleeps, timeouts and intervals then takes as long as the work between them.
+    /// [`eddy::time::resume`](crate::time::resume) lets it follow real time again. Every
+    /// timer, [`eddy::time::now`](crate::time::now) and [`timed`](crate::time::timed)
+    /// read it; debug mode's slow-poll watchdog does not (a slow poll is slow in real
+    /// time).
+    ///
+    /// The clock never jumps past work that runs in real time:
+    /// - while a [`spawn_blocking`](crate::spawn_blocking) job is queued or running, the
+    ///   runtime waits for it in real time;
+    /// - while any fd is registered (a socket, a pipe, a child process), the runtime first
+    ///   waits up to [`io_grace`](Builder::io_grace) (5 ms) of real time for I/O, and jumps
+    ///   only if none came;
+    /// - a wake from another thread (a task spawned or woken from outside) is run before
+    ///   the clock moves.
+    ///
+    /// What it cannot see: a plain thread of yours that will wake a task later. Run such
+    /// work through `spawn_blocking`, or [`resume`](crate::time::resume) while it runs.
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// How long a runtime with paused time waits for real I/O before it jumps its clock to
+    /// the next timer, while any fd is registered (default 5 ms, real time).
+    pub fn io_grace(mut self, grace: Duration) -> Builder {
+        self.io_grace = grace;
+        self
+    }
+
+    /// Seeded scheduling (current-thread runtimes): the order in which runnable tasks run,
+    /// and so which of several simultaneous wakes goes first, is drawn from `seed` instead
+    /// of first-in first-out. The same seed and program give the same order of polls, run
+    /// after run (with virtual time and no outside timing: other threads, real I/O); other
+    /// seeds give other legal orders, which is how [`eddy::testing`](crate::testing) finds
+    /// ordering bugs. `EDDY_SEED=n` in the environment seeds every current-thread runtime
+    /// whose builder set no seed.
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
     }
 
     /// Turns debug mode on (asyncio's `debug=True`): slow polls are reported while they
@@ -157,7 +217,25 @@ impl Builder {
     ///
     /// If the OS refuses to start a worker thread.
     pub fn build(self) -> io::Result<Runtime> {
-        let (driver, net, timer, blocking) = parts(&self)?;
+        if self.flavor == Flavor::MultiThread && (self.start_paused || self.seed.is_some()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "virtual time (`start_paused`) and seeded scheduling (`seed`) need one thread \
+                 deciding what runs next: build a current-thread runtime \
+                 (`Runtime::builder().current_thread()`)",
+            ));
+        }
+        let seed = match self.flavor {
+            Flavor::CurrentThread => self.seed.or_else(seed_from_env),
+            Flavor::MultiThread => None,
+        };
+        let Parts {
+            driver,
+            net,
+            timer,
+            blocking,
+            clock,
+        } = parts(&self)?;
         let settings = crate::debug::settings(self.debug, self.slow_poll_threshold);
         let debug = settings.enabled.then(|| {
             let config = DebugConfig::new().slow_poll_threshold(settings.threshold);
@@ -178,6 +256,8 @@ impl Builder {
                 blocking,
                 flavor,
                 debug: debug_enabled,
+                clock,
+                seed,
             }),
         };
         let (scheduler, handle) = match self.flavor {
@@ -185,6 +265,9 @@ impl Builder {
                 let mut rt = CurrentThread::builder();
                 if let Some(config) = debug {
                     rt = rt.debug(config);
+                }
+                if let Some(seed) = seed {
+                    rt = rt.seed(seed);
                 }
                 let rt = rt.build_with_driver(driver);
                 let handle = make_handle(rt.handle().into());
@@ -259,19 +342,37 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("debug", &self.debug)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("start_paused", &self.start_paused)
+            .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
 }
 
+/// What every flavour is built from.
+struct Parts {
+    driver: Driver,
+    net: eddy_net::Handle,
+    timer: eddy_timer::Handle,
+    blocking: Arc<BlockingPool>,
+    /// Virtual time's clock, under `start_paused`.
+    clock: Option<VirtualClock>,
+}
+
+/// `EDDY_SEED`, if set; a value that is not a number is reported once per runtime and
+/// ignored (a test run with a typo must not silently run unseeded).
+fn seed_from_env() -> Option<u64> {
+    let value = std::env::var(SEED_VAR).ok()?;
+    match value.trim().parse() {
+        Ok(seed) => Some(seed),
+        Err(_) => {
+            eprintln!("eddy: {SEED_VAR}={value:?} is not a number (0 to 2^64-1); ignored");
+            None
+        }
+    }
+}
+
 /// Builds the pieces every flavour shares, in the order they depend on each other.
-fn parts(
-    builder: &Builder,
-) -> io::Result<(
-    Driver,
-    eddy_net::Handle,
-    eddy_timer::Handle,
-    Arc<BlockingPool>,
-)> {
+fn parts(builder: &Builder) -> io::Result<Parts> {
     let mut pool = BlockingPool::builder().thread_name(format!("{}-blocking", builder.thread_name));
     if let Some(max) = builder.max_blocking_threads {
         pool = pool.max_threads(max);
@@ -283,9 +384,24 @@ fn parts(
         drop(dns_pool.spawn_blocking(job));
         Ok(())
     }))?;
-    let timers = eddy_timer::Driver::builder()
-        .tick(builder.timer_tick)
-        .build();
+    let clock = builder.start_paused.then(VirtualClock::paused);
+    let mut timers = eddy_timer::Driver::builder().tick(builder.timer_tick);
+    if let Some(clock) = &clock {
+        timers = timers.clock(clock.clone());
+    }
+    let timers = timers.build();
+    let virtual_time = clock.as_ref().map(|clock| VirtualTime {
+        clock: clock.clone(),
+        blocking: Arc::clone(&blocking),
+        io_grace: builder.io_grace,
+        remote_wake: Arc::new(AtomicBool::new(false)),
+    });
     let (net, timer) = (reactor.handle(), timers.handle());
-    Ok((Driver::new(reactor, timers), net, timer, blocking))
+    Ok(Parts {
+        driver: Driver::new(reactor, timers, virtual_time),
+        net,
+        timer,
+        blocking,
+        clock,
+    })
 }

@@ -6,7 +6,7 @@
 //! it: [`Handle::current`] finds the runtime the calling thread belongs to, which is how
 //! `eddy::spawn`, `eddy::sleep` and socket constructors find theirs.
 
-mod builder;
+pub(crate) mod builder;
 mod context;
 mod driver;
 mod dump_signal;
@@ -61,6 +61,10 @@ struct Inner {
     flavor: Flavor,
     /// Debug mode is on (`Builder::debug`, `EDDY_DEBUG`).
     debug: bool,
+    /// Virtual time's clock (`Builder::start_paused`).
+    clock: Option<eddy_timer::VirtualClock>,
+    /// The seed of seeded scheduling, if any (`Builder::seed`, `EDDY_SEED`).
+    seed: Option<u64>,
 }
 
 /// Which scheduler a runtime uses.
@@ -348,6 +352,22 @@ impl Handle {
     /// Whether debug mode is on.
     pub fn debug_enabled(&self) -> bool {
         self.inner.debug
+    }
+
+    /// The runtime's virtual clock, if it was built with `start_paused`.
+    pub(crate) fn virtual_clock(&self) -> Option<&eddy_timer::VirtualClock> {
+        self.inner.clock.as_ref()
+    }
+
+    /// The timer driver's handle.
+    pub(crate) fn timer(&self) -> &eddy_timer::Handle {
+        &self.inner.timer
+    }
+
+    /// The seed of this runtime's scheduling ([`Builder::seed`] or `EDDY_SEED`), or `None`
+    /// when tasks run first-in first-out.
+    pub fn seed(&self) -> Option<u64> {
+        self.inner.seed
     }
 }
 

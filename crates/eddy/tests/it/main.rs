@@ -3,6 +3,7 @@
 mod asyncio_tasks;
 mod bad_input;
 mod debug;
+mod deterministic;
 mod echo;
 mod future;
 mod join_set_model;

@@ -43,3 +43,13 @@ pub(crate) fn runtimes() -> [eddy::Runtime; 2] {
             .unwrap(),
     ]
 }
+
+/// A current-thread runtime on virtual time (`start_paused`): timers fire exactly at their
+/// deadlines, and a test of what happens in which order takes no wall time.
+pub(crate) fn paused() -> eddy::Runtime {
+    eddy::Runtime::builder()
+        .current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}

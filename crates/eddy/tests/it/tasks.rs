@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use eddy::task::{JoinError, JoinSet};
 
+use crate::support::paused;
+
 #[test]
 fn join_set_returns_results_as_tasks_finish() {
-    eddy::run(async {
+    paused().block_on(async {
         let mut set = JoinSet::new();
         for ms in [40u64, 0, 20] {
             set.spawn(async move {
@@ -106,13 +108,15 @@ fn abort_shutdown_and_cancelled_errors() {
 
 #[test]
 fn timeout_and_timed() {
-    eddy::run(async {
+    paused().block_on(async {
+        let start = eddy::time::now();
         let err = eddy::timeout(
             Duration::from_millis(10),
             eddy::sleep(Duration::from_secs(60)),
         )
         .await;
         assert!(err.is_err());
+        assert_eq!(eddy::time::now() - start, Duration::from_millis(10));
         let ok = eddy::timeout(Duration::from_secs(60), async { 5 }).await;
         assert_eq!(ok.unwrap(), 5);
         let (v, took) = eddy::time::timed(async {
@@ -121,14 +125,15 @@ fn timeout_and_timed() {
         })
         .await;
         assert_eq!(v, 1);
-        assert!(took >= Duration::from_millis(15));
+        assert_eq!(took, Duration::from_millis(15));
         let mut ticks = eddy::interval(Duration::from_millis(5));
-        let start = std::time::Instant::now();
+        let start = eddy::time::now();
         for _ in 0..3 {
             ticks.tick().await;
         }
-        assert!(
-            start.elapsed() >= Duration::from_millis(10),
+        assert_eq!(
+            eddy::time::now() - start,
+            Duration::from_millis(10),
             "the first tick is immediate, then every 5 ms"
         );
     });
@@ -136,7 +141,7 @@ fn timeout_and_timed() {
 
 #[test]
 fn task_group_returns_outputs_in_spawn_order() {
-    eddy::run(async {
+    paused().block_on(async {
         let mut group = eddy::task::TaskGroup::<u64, String>::new();
         for ms in [30u64, 10, 20] {
             group.spawn(async move {

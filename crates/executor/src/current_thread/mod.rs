@@ -70,6 +70,30 @@ pub struct CurrentThread<P: Park = ThreadParker> {
 struct Local {
     shared: Arc<Shared>,
     queue: RefCell<VecDeque<Notified>>,
+    /// Seeded scheduling's generator ([`CurrentThreadBuilder::seed`]); `None` for FIFO.
+    draw: Option<Cell<Draw>>,
+}
+
+/// The generator of seeded scheduling: SplitMix64, small, fast and the same everywhere
+/// (the order of polls must not depend on the platform).
+#[derive(Clone, Copy)]
+struct Draw(u64);
+
+impl Draw {
+    fn new(seed: u64) -> Draw {
+        Draw(seed)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // The modulo's bias is at most n / 2^64: nothing a schedule can tell.
+        (z % n as u64) as usize
+    }
 }
 
 /// The state other threads (wakers, handles) reach.
@@ -157,7 +181,10 @@ impl CurrentThread {
     /// Options for a new runtime, in the same shape as
     /// [`MultiThread::builder`](crate::MultiThread::builder).
     pub fn builder() -> CurrentThreadBuilder {
-        CurrentThreadBuilder { debug: None }
+        CurrentThreadBuilder {
+            debug: None,
+            seed: None,
+        }
     }
 }
 
@@ -165,6 +192,7 @@ impl CurrentThread {
 #[derive(Clone, Debug, Default)]
 pub struct CurrentThreadBuilder {
     debug: Option<DebugConfig>,
+    seed: Option<u64>,
 }
 
 impl CurrentThreadBuilder {
@@ -175,6 +203,17 @@ impl CurrentThreadBuilder {
         self
     }
 
+    /// Seeded scheduling: instead of first-in first-out, the next task to run is drawn
+    /// from every runnable one (the local queue and the wakes from other threads) by a
+    /// generator seeded with `seed`. The same seed and the same program (with no outside
+    /// source of timing: other threads, real I/O) give the same order of polls, run after
+    /// run; another seed gives another legal order. The `block_on` future still runs first
+    /// whenever it is woken.
+    pub fn seed(mut self, seed: u64) -> CurrentThreadBuilder {
+        self.seed = Some(seed);
+        self
+    }
+
     /// A runtime with no I/O driver: it parks on a condition variable.
     pub fn build(self) -> CurrentThread<ThreadParker> {
         self.build_with_driver(ThreadParker::new())
@@ -182,7 +221,7 @@ impl CurrentThreadBuilder {
 
     /// A runtime that parks in `driver` (an I/O reactor, a timer driver, ...).
     pub fn build_with_driver<P: Park>(self, driver: P) -> CurrentThread<P> {
-        CurrentThread::build(driver, self.debug)
+        CurrentThread::build(driver, self.debug, self.seed)
     }
 }
 
@@ -193,7 +232,7 @@ impl<P: Park> CurrentThread<P> {
         CurrentThread::builder().build_with_driver(driver)
     }
 
-    fn build(driver: P, debug: Option<DebugConfig>) -> CurrentThread<P> {
+    fn build(driver: P, debug: Option<DebugConfig>, seed: Option<u64>) -> CurrentThread<P> {
         let (owned, monitor) = crate::scheduler::task_list(1, debug);
         let main = std::sync::Arc::new(MainWaker {
             woken: AtomicBool::new(true),
@@ -213,6 +252,7 @@ impl<P: Park> CurrentThread<P> {
             local: Local {
                 shared,
                 queue: RefCell::new(VecDeque::new()),
+                draw: seed.map(|seed| Cell::new(Draw::new(seed))),
             },
             driver: RefCell::new(driver),
             _not_send: PhantomData,
@@ -384,6 +424,9 @@ impl Local {
     }
 
     fn next_task(&self, tick: u32) -> Option<Notified> {
+        if let Some(draw) = &self.draw {
+            return self.draw_task(draw);
+        }
         if tick.is_multiple_of(INJECT_INTERVAL) {
             self.shared
                 .pop_inject()
@@ -401,6 +444,24 @@ impl Local {
             };
             local.or_else(|| self.shared.pop_inject())
         }
+    }
+}
+
+impl Local {
+    /// Seeded scheduling: every wake from elsewhere joins the local queue, then one task of
+    /// all of them is drawn.
+    fn draw_task(&self, draw: &Cell<Draw>) -> Option<Notified> {
+        let mut queue = self.queue.borrow_mut();
+        while let Some(task) = self.shared.pop_inject() {
+            queue.push_back(task);
+        }
+        if queue.is_empty() {
+            return None;
+        }
+        let mut d = draw.get();
+        let i = d.below(queue.len());
+        draw.set(d);
+        queue.swap_remove_back(i)
     }
 }
 
