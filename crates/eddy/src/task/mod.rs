@@ -7,6 +7,7 @@
 
 mod group;
 mod join_set;
+mod tracker;
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub use eddy_executor::{
 };
 pub use group::{Failure, GroupClosed, GroupError, GroupSpawner, TaskGroup};
 pub use join_set::JoinSet;
+pub use tracker::{CancelledTask, ShutdownReport, TaskTracker, Wait};
 
 use crate::runtime::{Flavor, Handle};
 

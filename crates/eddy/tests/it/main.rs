@@ -12,6 +12,7 @@ mod main_task;
 mod net_peers;
 mod process;
 mod runtime;
+mod shutdown;
 mod signal;
 mod stdio;
 mod support;
