@@ -46,6 +46,7 @@
 //! | `create_subprocess_exec`, `proc.communicate()` | [`process::Command::spawn`], [`process::Child::wait_with_output`] |
 //! | `loop.connect_read_pipe(..., sys.stdin)` | [`io::stdin`], [`io::stdout`] |
 //! | `loop.add_signal_handler(SIGTERM, ...)` | [`signal::signal`]`(SignalKind::terminate())` |
+//! | `asyncio.timeout`-style cancellation scopes, graceful shutdown (`TaskGroup` + `add_signal_handler(SIGTERM, ...)`) | [`sync::CancellationToken`], [`task::TaskTracker`] (docs/shutdown.md) |
 //!
 //! The pieces are crates of their own, re-exported here for people who want them alone:
 //! [`selector`] (epoll/kqueue), [`timer`] (the timer wheel), [`executor`] (tasks and

@@ -17,7 +17,7 @@ pub use eddy_executor::{
 };
 pub use group::{Failure, GroupClosed, GroupError, GroupSpawner, TaskGroup};
 pub use join_set::JoinSet;
-pub use tracker::{CancelledTask, ShutdownReport, TaskTracker, Wait};
+pub use tracker::{CancelledTask, ShutdownReport, TaskTracker, TrackerWait};
 
 use crate::runtime::{Flavor, Handle};
 

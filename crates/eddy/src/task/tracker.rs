@@ -239,8 +239,8 @@ impl TaskTracker {
     /// (its future dropped, so its cleanup has run). It never completes on an open tracker:
     /// call [`close`](TaskTracker::close) first, or before it completes. Cancel-safe, and
     /// needs no runtime.
-    pub fn wait(&self) -> Wait<'_> {
-        Wait {
+    pub fn wait(&self) -> TrackerWait<'_> {
+        TrackerWait {
             tracker: self,
             key: None,
         }
@@ -435,13 +435,13 @@ impl<F: Future> Future for Tracked<F> {
 
 /// The future of [`TaskTracker::wait`]: completes once the tracker is closed and empty.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Wait<'a> {
+pub struct TrackerWait<'a> {
     tracker: &'a TaskTracker,
     /// The waker's slot in the tracker's waiter list, once registered.
     key: Option<Key>,
 }
 
-impl Future for Wait<'_> {
+impl Future for TrackerWait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -456,7 +456,7 @@ impl Future for Wait<'_> {
     }
 }
 
-impl Drop for Wait<'_> {
+impl Drop for TrackerWait<'_> {
     fn drop(&mut self) {
         if self.key.is_some() {
             lock(&self.tracker.inner.state)
@@ -466,9 +466,9 @@ impl Drop for Wait<'_> {
     }
 }
 
-impl fmt::Debug for Wait<'_> {
+impl fmt::Debug for TrackerWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Wait")
+        f.debug_struct("TrackerWait")
             .field("tracker", self.tracker)
             .finish_non_exhaustive()
     }

@@ -12,9 +12,9 @@ use crate::task::TaskId;
 /// Its `Display` is meant for a log, one line per cancelled task, in spawn order:
 ///
 /// ```text
-/// shutdown: 3 tasks finished, 2 cancelled after the 2s grace period:
-///   task 14 "conn 127.0.0.1:40210" spawned at crates/eddy/examples/graceful/mod.rs:97:25
-///   task 17 "conn 127.0.0.1:40226" spawned at crates/eddy/examples/graceful/mod.rs:97:25
+/// shutdown: 2 tasks finished, 2 cancelled after the 2s grace period:
+///   task 4 "conn 127.0.0.1:47886" spawned at crates/eddy/examples/graceful/mod.rs:119:17
+///   task 6 "conn 127.0.0.1:47896" spawned at crates/eddy/examples/graceful/mod.rs:119:17
 /// ```
 #[derive(Clone, Debug)]
 pub struct ShutdownReport {

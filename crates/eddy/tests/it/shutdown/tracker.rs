@@ -27,7 +27,14 @@ async fn shutdown_then_go(
     })
     .await;
     go.cancel();
-    shutdown.await
+    bounded(shutdown).await
+}
+
+/// `fut`, failing the test instead of hanging it if a broken tracker never completes it.
+async fn bounded<F: Future>(fut: F) -> F::Output {
+    eddy::timeout(Duration::from_secs(30), fut)
+        .await
+        .expect("the tracker's future never completed")
 }
 
 #[test]
@@ -58,7 +65,7 @@ fn wait_completes_only_once_closed_and_every_task_has_ended() {
             tracker.spawn(task);
             tracker.close();
             assert!(tracker.is_closed());
-            tracker.wait().await;
+            bounded(tracker.wait()).await;
             assert!(
                 dropped.load(Ordering::SeqCst),
                 "wait returned before the last task ended"
@@ -66,8 +73,26 @@ fn wait_completes_only_once_closed_and_every_task_has_ended() {
             // A closed tracker still tracks, and `wait` waits for it again.
             let (dropped, task) = slow_task();
             tracker.spawn(task);
-            tracker.wait().await;
+            bounded(tracker.wait()).await;
             assert!(dropped.load(Ordering::SeqCst));
+        });
+    }
+}
+
+#[test]
+fn close_wakes_a_wait_that_is_already_waiting() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let tracker = TaskTracker::new();
+            let waiter = {
+                let tracker = tracker.clone();
+                eddy::spawn(async move { tracker.wait().await })
+            };
+            // Long enough for the waiter to register; it cannot complete on an open tracker.
+            eddy::sleep(Duration::from_millis(10)).await;
+            assert!(!waiter.is_finished());
+            tracker.close();
+            bounded(waiter).await.unwrap();
         });
     }
 }
@@ -170,7 +195,7 @@ fn a_shutdown_with_every_task_done_is_clean_and_counts_panics() {
                 "shutdown: 2 tasks finished (1 panicked), none cancelled (grace period 30s)"
             );
             // Nothing left: a second shutdown is clean and empty.
-            let again = tracker.shutdown(Duration::ZERO).await;
+            let again = bounded(tracker.shutdown(Duration::ZERO)).await;
             assert!(again.is_clean() && again.finished() == 0);
         });
     }
@@ -187,15 +212,18 @@ fn a_tracker_that_spawned_100_000_tasks_holds_only_the_live_ones() {
                 tracker.spawn(async move { i });
                 if i % 1_000 == 999 {
                     most = most.max(tracker.len());
-                    while !tracker.is_empty() {
-                        eddy::yield_now().await;
-                    }
+                    bounded(async {
+                        while !tracker.is_empty() {
+                            eddy::yield_now().await;
+                        }
+                    })
+                    .await;
                 }
             }
             assert!(most <= 1_000, "more entries than live tasks: {most}");
             assert_eq!(tracker.len(), 0, "a finished task is still held");
             tracker.close();
-            tracker.wait().await;
+            bounded(tracker.wait()).await;
         });
     }
 }
@@ -214,7 +242,7 @@ fn a_zero_grace_cancels_at_once_and_spawns_after_the_abort_are_cancelled_too() {
                 }
             });
             eddy::sleep(Duration::from_millis(5)).await;
-            let report = tracker.shutdown(Duration::ZERO).await;
+            let report = bounded(tracker.shutdown(Duration::ZERO)).await;
             assert!(tracker.is_empty());
             assert_eq!(report.finished(), 0, "{report}");
             assert!(
