@@ -254,14 +254,14 @@ impl Command {
         }
         let spawned = self.spawn();
         // Back to what the caller set, so the command can be reused as it was.
-        for (set, fd) in [(stdin, 0), (stdout, 1), (stderr, 2)] {
-            if !set {
-                match fd {
-                    0 => self.std.stdin(Stdio::inherit()),
-                    1 => self.std.stdout(Stdio::inherit()),
-                    _ => self.std.stderr(Stdio::inherit()),
-                };
-            }
+        if !stdin {
+            self.std.stdin(Stdio::inherit());
+        }
+        if !stdout {
+            self.std.stdout(Stdio::inherit());
+        }
+        if !stderr {
+            self.std.stderr(Stdio::inherit());
         }
         spawned?.wait_with_output().await
     }

@@ -22,9 +22,11 @@ pub(crate) async fn read_to_end(pipe: &mut impl PipeRead, buf: &mut Vec<u8>) -> 
             buf.reserve(8192);
         }
         let filled = buf.len();
-        // Read into the spare capacity, zeroed first: pipes read little enough that the
-        // fill costs nothing next to the system call, and it keeps this free of `unsafe`.
-        buf.resize(buf.capacity(), 0);
+        // Read into the spare capacity, zeroed first, at most a pipe's worth (64 KiB) at a
+        // time: the fill then costs nothing next to the system call, and keeps this free
+        // of `unsafe`; zeroing all of a grown buffer's spare on every read would not.
+        let room = (buf.capacity() - filled).min(64 * 1024);
+        buf.resize(filled + room, 0);
         let read = poll_fn(|cx| pipe.poll_read_pipe(cx, &mut buf[filled..])).await;
         match read {
             Ok(0) => {

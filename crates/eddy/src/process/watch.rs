@@ -73,12 +73,10 @@ fn exit_fd(pid: u32) -> io::Result<Option<OwnedFd>> {
         };
     }
     let fd = libc::c_int::try_from(fd).expect("invariant: an fd fits in c_int");
+    // pidfd_open always sets close-on-exec, so no exec'd child inherits it; PIDFD_NONBLOCK
+    // is not needed: the fd is only polled, never read.
     // SAFETY: the fd was just returned by pidfd_open and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // pidfd_open sets no O_CLOEXEC unless asked; it is set here so no exec'd child
-    // inherits it (PIDFD_NONBLOCK is not needed: the fd is only polled, never read).
-    set_cloexec(&fd)?;
-    Ok(Some(fd))
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
 /// A kqueue of the child's own with an `EVFILT_PROC`/`NOTE_EXIT` filter for `pid`: the
@@ -125,6 +123,7 @@ fn exit_fd(pid: u32) -> io::Result<Option<OwnedFd>> {
 
 // No third platform: eddy-selector itself builds only for Linux, macOS and FreeBSD.
 
+#[cfg(any(target_os = "macos", target_os = "freebsd"))]
 fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(fd);
     // SAFETY: F_SETFD with FD_CLOEXEC on an fd this module owns changes only its flag.
