@@ -22,10 +22,13 @@ jobs:
   bench   eddy beside tokio, smol and the raw-epoll baseline, in release mode; a full run
           rewrites docs/benchmarks.md [--quick] [--only NAME] [--runs N]
   ci      everything CI checks: fmt, clippy, tests, doc tests, docs, tidy, examples, kqueue
-          cross-check, loom models, Miri subset, bench --quick, stress --quick
+          cross-check, i686 and aarch64 test runs, loom models, Miri subset, bench --quick,
+          stress --quick
   loom    run every loom model of the workspace (cfg eddy_loom)
   miri    run the unsafe task and queue tests under Miri (installs nightly miri if missing)
-  cross   clippy the kqueue backend for macOS and FreeBSD targets (installs the targets)
+  cross   clippy the kqueue backend for macOS, FreeBSD and NetBSD targets; with --run also
+          run the core crates' tests on i686 and on aarch64 under qemu-user (installs the
+          targets and Debian's cross packages) [--run]
   examples  run every example of the eddy facade, and the echo server/client pair
   stress  load and fault scenarios in release mode, each in its own process; ends with a
           table of operations, errors, lost, leaked and peak RSS [--quick] [--only NAME]
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(),
         "loom" => loom::run(),
         "miri" => miri::run(),
-        "cross" => cross::run(),
+        "cross" => cross::run(&args[1..]),
         "examples" => examples::run(),
         "stress" => stress::run(&args[1..]),
         "tidy" => tidy::run(),

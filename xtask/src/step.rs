@@ -147,28 +147,62 @@ pub(crate) fn ensure_package(name: &str, program: &str, probe_arg: &str, package
         return true;
     }
     println!("\n==> [{name}] `{program}` not found; installing Debian's `{package}` with apt-get");
-    let sudo = !is_root();
-    let apt = |args: &[&str]| {
-        let mut c = if sudo {
-            let mut c = Command::new("sudo");
-            c.arg("-n").arg("apt-get");
-            c
-        } else {
-            Command::new("apt-get")
-        };
-        c.args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let installed =
-        apt(&["install", "-y", package]) || (apt(&["update"]) && apt(&["install", "-y", package]));
+    let installed = apt_get(&["install", "-y", package])
+        || (apt_get(&["update"]) && apt_get(&["install", "-y", package]));
     if installed && present() {
         println!("<== [{name}] installed `{package}`");
         return true;
     }
     println!("<== [{name}] could not install `{package}`");
     false
+}
+
+/// Installs those of Debian's `packages` that `dpkg` does not list as installed, failing
+/// the step called `name` when apt-get cannot.
+pub(crate) fn apt_install(name: &str, packages: &[&str]) -> Result {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f", "${Status}", p])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "\n==> [{name}] installing Debian's {} with apt-get",
+        missing.join(" ")
+    );
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend(&missing);
+    if apt_get(&args) || (apt_get(&["update"]) && apt_get(&args)) {
+        println!("<== [{name}] installed {}", missing.join(" "));
+        Ok(())
+    } else {
+        Err(Failure::new(
+            name,
+            format!("apt-get could not install {}", missing.join(" ")),
+        ))
+    }
+}
+
+/// `apt-get ARGS`, non-interactive, through `sudo -n` when not root; whether it succeeded.
+fn apt_get(args: &[&str]) -> bool {
+    let mut c = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("-n").arg("apt-get");
+        c
+    };
+    c.args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn is_root() -> bool {

@@ -220,9 +220,98 @@ mod loom_tests {
     }
 }
 
-/// The `sockaddr` for `addr`, for the raw `connect` call.
-pub(crate) fn sockaddr(addr: SocketAddr) -> nix::sys::socket::SockaddrStorage {
-    nix::sys::socket::SockaddrStorage::from(addr)
+/// A socket address in the C layout the system calls take, and its exact length.
+pub(crate) struct RawAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl RawAddr {
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
+        (&raw const self.storage).cast()
+    }
+
+    /// The length of the `sockaddr_in` or `sockaddr_in6` inside, not of the storage: the
+    /// BSDs refuse a `bind` whose length is not exactly the family's.
+    pub(crate) fn len(&self) -> libc::socklen_t {
+        self.len
+    }
+}
+
+/// The `sockaddr` for `addr`, for the raw `bind` and `connect` calls.
+///
+/// Built here rather than by nix's `From<SocketAddr>`, which needs nix's `net` feature, and
+/// that feature does not compile for NetBSD against current libc.
+pub(crate) fn sockaddr(addr: SocketAddr) -> RawAddr {
+    // SAFETY: an all-zero sockaddr_storage is a valid, empty address buffer.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(v4) => {
+            // SAFETY: zeroed bytes are a valid `sockaddr_in` (integers only).
+            let mut raw: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            raw.sin_family = libc::AF_INET as libc::sa_family_t;
+            raw.sin_port = v4.port().to_be();
+            raw.sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
+            #[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
+            {
+                raw.sin_len = std::mem::size_of::<libc::sockaddr_in>() as u8;
+            }
+            // SAFETY: sockaddr_storage is larger than, and aligned for, every sockaddr type.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in>().write(raw) };
+            std::mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            // SAFETY: zeroed bytes are a valid `sockaddr_in6` (integers only).
+            let mut raw: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+            raw.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            raw.sin6_port = v6.port().to_be();
+            raw.sin6_flowinfo = v6.flowinfo().to_be();
+            raw.sin6_addr.s6_addr = v6.ip().octets();
+            raw.sin6_scope_id = v6.scope_id();
+            #[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
+            {
+                raw.sin6_len = std::mem::size_of::<libc::sockaddr_in6>() as u8;
+            }
+            // SAFETY: as above.
+            unsafe { (&raw mut storage).cast::<libc::sockaddr_in6>().write(raw) };
+            std::mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    RawAddr {
+        storage,
+        len: len as libc::socklen_t,
+    }
+}
+
+/// The IPv4 or IPv6 address in `storage`, which the kernel filled (`accept`); `None` for
+/// any other family.
+pub(crate) fn from_sockaddr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
+    match libc::c_int::from(storage.ss_family) {
+        libc::AF_INET => {
+            // SAFETY: the family says the storage holds a `sockaddr_in`; storage is
+            // larger than and aligned for it.
+            let raw =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(raw.sin_addr.s_addr.to_ne_bytes());
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(raw.sin_port),
+            )))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: as above, for `sockaddr_in6`.
+            let raw = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(raw.sin6_addr.s6_addr),
+                u16::from_be(raw.sin6_port),
+                u32::from_be(raw.sin6_flowinfo),
+                raw.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
 }
 
 /// The address family of `addr`, for `socket`.
@@ -230,5 +319,43 @@ pub(crate) fn domain(addr: &SocketAddr) -> libc::c_int {
     match addr {
         SocketAddr::V4(_) => libc::AF_INET,
         SocketAddr::V6(_) => libc::AF_INET6,
+    }
+}
+
+#[cfg(all(test, not(eddy_loom), not(miri)))]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(addr: SocketAddr) -> Option<SocketAddr> {
+        from_sockaddr(&sockaddr(addr).storage)
+    }
+
+    proptest! {
+        /// The hand-built `sockaddr_in`/`sockaddr_in6` (nix's conversion needs its `net`
+        /// feature, which NetBSD cannot build) says what std's address says, byte order and
+        /// IPv6 flow and scope included, and reads back as the same address.
+        #[test]
+        fn socket_addresses_survive_the_c_layout(
+            v4 in any::<[u8; 4]>(),
+            v6 in any::<[u8; 16]>(),
+            port in any::<u16>(),
+            flowinfo in any::<u32>(),
+            scope in any::<u32>(),
+        ) {
+            let a = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(v4), port));
+            prop_assert_eq!(round_trip(a), Some(a));
+            // The C layout itself, not only our reading of it: the port in network byte
+            // order at offset 2 and the IPv4 address at offset 4, on Linux and the BSDs.
+            let raw = sockaddr(a);
+            // SAFETY: the storage is far longer than 8 bytes.
+            let bytes = unsafe { raw.as_ptr().cast::<[u8; 8]>().read() };
+            prop_assert_eq!(&bytes[2..4], &port.to_be_bytes()[..]);
+            prop_assert_eq!(&bytes[4..8], &v4[..]);
+            prop_assert_eq!(raw.len() as usize, std::mem::size_of::<libc::sockaddr_in>());
+            prop_assert_eq!(sockaddr(SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(v6), port, 0, 0))).len() as usize, std::mem::size_of::<libc::sockaddr_in6>());
+            let b = SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(v6), port, flowinfo, scope));
+            prop_assert_eq!(round_trip(b), Some(b));
+        }
     }
 }

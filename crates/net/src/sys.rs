@@ -6,14 +6,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 /// `send` flags that keep a write to a closed peer from raising `SIGPIPE`: Linux and
 /// FreeBSD take `MSG_NOSIGNAL` per call; macOS has no such flag and uses the `SO_NOSIGPIPE`
 /// socket option instead, set when eddy creates or accepts the socket.
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd"))]
 const NOSIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 #[cfg(target_os = "macos")]
 const NOSIGNAL: libc::c_int = 0;
 
 /// A new non-blocking, close-on-exec socket.
 pub(crate) fn socket(domain: libc::c_int, ty: libc::c_int) -> io::Result<OwnedFd> {
-    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd"))]
     {
         // SAFETY: `socket` takes no pointers; the flags are valid for this platform.
         let fd = unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
@@ -75,7 +75,7 @@ fn set_int_option(
 }
 
 /// On Linux and FreeBSD `MSG_NOSIGNAL` covers every send, so there is nothing to set.
-#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd"))]
 pub(crate) fn set_nosigpipe(_fd: RawFd) -> io::Result<()> {
     Ok(())
 }
@@ -205,13 +205,33 @@ pub(crate) fn keepalive(fd: &impl std::os::fd::AsFd) -> io::Result<bool> {
 
 /// Starts a non-blocking connect of `fd` to `addr`. `Ok(())` means connected or in
 /// progress (`EINPROGRESS`): the socket turns writable when it finishes.
-pub(crate) fn start_connect(
+pub(crate) fn start_connect(fd: &OwnedFd, addr: std::net::SocketAddr) -> io::Result<()> {
+    let raw = crate::addr::sockaddr(addr);
+    // SAFETY: `raw` is a live address of `raw.len()` bytes; `fd` is an open socket.
+    let rc = unsafe { libc::connect(fd.as_raw_fd(), raw.as_ptr(), raw.len()) };
+    connect_result(rc)
+}
+
+/// [`start_connect`] for a Unix socket path.
+pub(crate) fn start_connect_unix(
     fd: &OwnedFd,
-    addr: &dyn nix::sys::socket::SockaddrLike,
+    addr: &nix::sys::socket::UnixAddr,
 ) -> io::Result<()> {
-    match nix::sys::socket::connect(fd.as_raw_fd(), addr) {
-        Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => Ok(()),
-        Err(e) => Err(e.into()),
+    use nix::sys::socket::SockaddrLike;
+    // SAFETY: nix's `UnixAddr` is a live address of `addr.len()` bytes; `fd` is open.
+    let rc = unsafe { libc::connect(fd.as_raw_fd(), SockaddrLike::as_ptr(addr), addr.len()) };
+    connect_result(rc)
+}
+
+/// A non-blocking `connect`'s return: in progress is success, the socket turns writable.
+fn connect_result(rc: libc::c_int) -> io::Result<()> {
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINPROGRESS) => Ok(()),
+        _ => Err(err),
     }
 }
 
@@ -224,10 +244,14 @@ const LISTEN_BACKLOG: i32 = 1024;
 /// A non-blocking, close-on-exec TCP listener on `addr`, with `SO_REUSEADDR` (as std sets
 /// it) and eddy's backlog.
 pub(crate) fn tcp_listener(addr: std::net::SocketAddr) -> io::Result<std::net::TcpListener> {
-    use nix::sys::socket::{Backlog, bind, listen, setsockopt, sockopt};
+    use nix::sys::socket::{Backlog, listen, setsockopt, sockopt};
     let fd = socket(crate::addr::domain(&addr), libc::SOCK_STREAM)?;
     setsockopt(&fd, sockopt::ReuseAddr, &true)?;
-    bind(fd.as_raw_fd(), &crate::addr::sockaddr(addr))?;
+    let raw = crate::addr::sockaddr(addr);
+    // SAFETY: `raw` is a live address of `raw.len()` bytes; `fd` is an open socket.
+    if unsafe { libc::bind(fd.as_raw_fd(), raw.as_ptr(), raw.len()) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
     listen(&fd, Backlog::new(LISTEN_BACKLOG).map_err(io::Error::from)?)?;
     Ok(std::net::TcpListener::from(fd))
 }
@@ -239,7 +263,7 @@ pub(crate) fn accept(listener: RawFd) -> io::Result<(OwnedFd, std::net::SocketAd
     let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     let addr_ptr = (&raw mut storage).cast::<libc::sockaddr>();
-    #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+    #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "netbsd"))]
     // SAFETY: `addr_ptr`/`len` describe a live, writable sockaddr_storage; the flags are valid.
     let fd = unsafe {
         libc::accept4(
@@ -266,21 +290,7 @@ pub(crate) fn accept(listener: RawFd) -> io::Result<(OwnedFd, std::net::SocketAd
         crate::async_fd::set_nonblocking(fd.as_raw_fd())?;
         set_nosigpipe(fd.as_raw_fd())?;
     }
-    // SAFETY: the kernel wrote a valid address of `len` bytes into `storage`.
-    let addr = unsafe {
-        <nix::sys::socket::SockaddrStorage as nix::sys::socket::SockaddrLike>::from_raw(
-            addr_ptr,
-            Some(len),
-        )
-    };
-    let addr = addr.and_then(|a| {
-        a.as_sockaddr_in()
-            .map(|v4| std::net::SocketAddr::V4((*v4).into()))
-            .or_else(|| {
-                a.as_sockaddr_in6()
-                    .map(|v6| std::net::SocketAddr::V6((*v6).into()))
-            })
-    });
+    let addr = crate::addr::from_sockaddr(&storage);
     match addr {
         Some(addr) => Ok((fd, addr)),
         None => Err(io::Error::other(

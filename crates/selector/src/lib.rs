@@ -1,4 +1,4 @@
-//! eddy's lowest layer: readiness events from epoll (Linux) or kqueue (macOS, FreeBSD),
+//! eddy's lowest layer: readiness events from epoll (Linux) or kqueue (macOS, FreeBSD, NetBSD),
 //! written directly on the system calls.
 //!
 //! A [`Selector`] watches many fds at once. Each fd is registered with a [`Token`] (the

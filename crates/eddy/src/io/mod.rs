@@ -30,7 +30,7 @@
 //!   other process on the pipe share, and leave them with a non-blocking terminal that
 //!   fails reads with `EAGAIN` after this program exits.
 //! - **Anything else** — a regular file (`prog < input.txt`), `/dev/null`, a socket, or any
-//!   fd on macOS and FreeBSD: reads and writes run on the blocking pool, one at a time, on a
+//!   fd on macOS, FreeBSD and NetBSD: reads and writes run on the blocking pool, one at a time, on a
 //!   duplicate of the fd: [`Mode::BlockingPool`]. A regular file is never "not ready", so
 //!   there is nothing to wait for; the pool only keeps a slow disk off the workers.
 //!

@@ -35,7 +35,7 @@
 //! - **Linux 5.3 and later**: a pidfd (`pidfd_open`), registered with the reactor like a
 //!   socket. It becomes readable when the child exits; the status is then collected with
 //!   `waitpid` on that pid.
-//! - **macOS and FreeBSD**: a kqueue of the child's own with an `EVFILT_PROC`/`NOTE_EXIT`
+//! - **macOS, FreeBSD and NetBSD**: a kqueue of the child's own with an `EVFILT_PROC`/`NOTE_EXIT`
 //!   filter, registered with the reactor the same way (a kqueue fd is pollable).
 //! - **Otherwise** (an older kernel, a seccomp filter or an emulator that refuses
 //!   `pidfd_open`): `SIGCHLD`, through eddy's process-wide [signal](crate::signal) handler.

@@ -82,7 +82,7 @@ fn exit_fd(pid: u32) -> io::Result<Option<OwnedFd>> {
 /// A kqueue of the child's own with an `EVFILT_PROC`/`NOTE_EXIT` filter for `pid`: the
 /// kqueue fd is readable once the event is pending. `None` if the process already exited
 /// (`ESRCH`): the `SIGCHLD` path's first check then finds its status at once.
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
 fn exit_fd(pid: u32) -> io::Result<Option<OwnedFd>> {
     // SAFETY: kqueue takes no arguments and returns a new fd or -1.
     let kq = unsafe { libc::kqueue() };
@@ -121,9 +121,9 @@ fn exit_fd(pid: u32) -> io::Result<Option<OwnedFd>> {
     Ok(Some(kq))
 }
 
-// No third platform: eddy-selector itself builds only for Linux, macOS and FreeBSD.
+// No third platform: eddy-selector itself builds only for Linux, macOS, FreeBSD and NetBSD.
 
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
 fn set_cloexec(fd: &OwnedFd) -> io::Result<()> {
     let fd = std::os::fd::AsRawFd::as_raw_fd(fd);
     // SAFETY: F_SETFD with FD_CLOEXEC on an fd this module owns changes only its flag.

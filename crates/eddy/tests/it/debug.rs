@@ -2,7 +2,7 @@
 //! the signal dump, and counts after a known workload.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -127,7 +127,13 @@ fn the_dump_is_safe_under_load_from_another_thread_and_from_a_task() {
 
 #[test]
 fn metrics_count_a_known_workload() {
-    let rt = Runtime::builder().current_thread().build().unwrap();
+    // Virtual time, so each sleeper fires on its own deadline however slow the machine
+    // (under qemu two sleepers 1 ms apart could fall due in one timer pass).
+    let rt = Runtime::builder()
+        .current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let listener = eddy::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sleepers: Vec<_> = (0..10)
@@ -287,13 +293,7 @@ fn eddy_dump_on_signal_prints_the_dump_on_sigusr1() {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "debug::eddy_dump_on_signal_prints_the_dump_on_sigusr1",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+    let mut child = crate::support::rerun("debug::eddy_dump_on_signal_prints_the_dump_on_sigusr1")
         .env(CHILD, "1")
         .env("EDDY_DUMP_ON_SIGNAL", "1")
         .stdin(Stdio::piped())

@@ -188,11 +188,7 @@ fn send_across_an_urgent_mark(peer: &std::net::TcpStream) {
     writer.write_all(b"BBBB").unwrap();
     let start = std::time::Instant::now();
     loop {
-        let mut unacked: libc::c_int = 0;
-        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int through the live pointer.
-        let rc = unsafe { libc::ioctl(peer.as_raw_fd(), libc::TIOCOUTQ, &raw mut unacked) };
-        assert_eq!(rc, 0, "SIOCOUTQ: {}", std::io::Error::last_os_error());
-        if unacked == 0 {
+        if unacknowledged(peer.as_raw_fd()) == 0 {
             return;
         }
         assert!(
@@ -201,6 +197,36 @@ fn send_across_an_urgent_mark(peer: &std::net::TcpStream) {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
+}
+
+/// How many bytes sent on `fd` the peer has not yet acknowledged (still in the send queue).
+fn unacknowledged(fd: RawFd) -> libc::c_int {
+    let mut n: libc::c_int = 0;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one c_int through the live pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &raw mut n) };
+    #[cfg(any(target_os = "freebsd", target_os = "netbsd"))]
+    // SAFETY: FIONWRITE writes one c_int through the live pointer.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONWRITE, &raw mut n) };
+    #[cfg(target_os = "macos")]
+    // SAFETY: SO_NWRITE writes one c_int into the live buffer of the given length.
+    let rc = unsafe {
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_NWRITE,
+            (&raw mut n).cast(),
+            &mut len,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "send queue size: {}",
+        std::io::Error::last_os_error()
+    );
+    n
 }
 
 #[test]

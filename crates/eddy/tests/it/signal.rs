@@ -221,8 +221,7 @@ fn dump_on_sigint_and_ctrl_c_share_the_handler() {
 /// test's name on the same line); the child must then exit cleanly.
 fn signal_child_when_ready(test: &str, flag: &str, signal: libc::c_int) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+    let mut child = crate::support::rerun(test)
         .env(flag, "1")
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -3,8 +3,6 @@
 
 use std::process::Stdio;
 
-use eddy::process::Command;
-
 const FLAG: &str = "EDDY_TEST_STDIO_CHILD";
 const TEST: &str = "stdio::the_process_stdio_works_on_pipes_files_and_dev_null";
 
@@ -42,8 +40,7 @@ fn filter() {
 /// What the child wrote between the markers, and its stderr.
 fn run_filter(stdin: Stdio, stdout: Stdio, input: Option<Vec<u8>>) -> (Vec<u8>, String) {
     eddy::run(async move {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+        let mut child = crate::support::rerun_async(TEST)
             .env(FLAG, "1")
             .stdin(stdin)
             .stdout(stdout)

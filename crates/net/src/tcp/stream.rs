@@ -5,7 +5,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use crate::addr::{ToSocketAddrs, domain, resolve, sockaddr};
+use crate::addr::{ToSocketAddrs, domain, resolve};
 use crate::reactor::Handle;
 use crate::{Async, socket, stream, sys};
 
@@ -49,7 +49,7 @@ impl TcpStream {
     async fn connect_one(addr: SocketAddr, handle: &Handle) -> io::Result<TcpStream> {
         let fd: OwnedFd = sys::socket(domain(&addr), libc::SOCK_STREAM)?;
         sys::set_recv_inq(fd.as_raw_fd());
-        sys::start_connect(&fd, &sockaddr(addr))?;
+        sys::start_connect(&fd, addr)?;
         let stream = TcpStream::from_new_socket(fd, handle)?;
         // Writable means the handshake finished, one way or the other.
         stream.io.writable().await?;

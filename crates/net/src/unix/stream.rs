@@ -31,7 +31,7 @@ impl UnixStream {
         let handle = Handle::entered();
         let addr = nix::sys::socket::UnixAddr::new(path.as_ref()).map_err(io::Error::from)?;
         let fd: OwnedFd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        sys::start_connect(&fd, &addr)?;
+        sys::start_connect_unix(&fd, &addr)?;
         let stream = UnixStream::from_accepted(std::os::unix::net::UnixStream::from(fd), &handle)?;
         stream.io.writable().await?;
         if let Some(e) = stream.io.get_ref().take_error()? {

@@ -212,11 +212,7 @@ fn in_child_process(test: &str, flag: &str, body: fn()) {
         println!("child: ok");
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(flag, "1")
-        .output()
-        .unwrap();
+    let out = crate::support::rerun(test).env(flag, "1").output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -134,3 +134,22 @@ pub(crate) async fn yield_now() {
     })
     .await;
 }
+
+/// This test binary, re-run for `test` alone with its output shown; through the emulator
+/// named by `EDDY_TEST_RUNNER` when `cargo xtask cross --run` runs the suite for another
+/// architecture (for example `qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+pub(crate) fn rerun(test: &str) -> std::process::Command {
+    let runner = std::env::var("EDDY_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match words.next() {
+        Some(emulator) => {
+            let mut cmd = std::process::Command::new(emulator);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    };
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
+    cmd
+}

@@ -5,7 +5,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::{RawEvents, cvt, explain, timespec};
+use super::{RawEvents, cvt, explain};
 use crate::loom::sync::atomic::{AtomicBool, Ordering};
 use crate::{Event, Interest, Token};
 
@@ -92,13 +92,13 @@ impl Selector {
         if !self.has_pwait2.load(Ordering::Relaxed) {
             return None;
         }
-        let ts = timeout.map(timespec);
+        let ts = timeout.map(KernelTimespec::from);
         let ts_ptr = ts
             .as_ref()
-            .map_or(ptr::null(), |ts| ts as *const libc::timespec);
+            .map_or(ptr::null(), |ts| ts as *const KernelTimespec);
         let (buf, capacity) = events.out();
         // SAFETY: `buf` holds `capacity` writable events; `ts_ptr` is null or points at
-        // a live `timespec`; a null signal mask means "leave the mask alone" (the size is
+        // a live `__kernel_timespec`; a null signal mask means "leave the mask alone" (the size is
         // then ignored). The raw syscall avoids needing glibc 2.35's wrapper.
         let n = unsafe {
             libc::syscall(
@@ -163,6 +163,28 @@ impl Selector {
     }
 }
 
+/// The kernel's `struct __kernel_timespec`, which `epoll_pwait2` takes: two 64-bit fields on
+/// every architecture. libc's `timespec` is the C library's type, whose `tv_sec` (and
+/// `tv_nsec`) are 32 bits on 32-bit targets such as i686; passing it there made the kernel
+/// read both 32-bit fields as one 64-bit second count, so every timed wait slept for
+/// centuries (found by running the suite on i686-unknown-linux-gnu).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+impl From<Duration> for KernelTimespec {
+    /// A relative timeout, saturating at the largest representable second count.
+    fn from(timeout: Duration) -> KernelTimespec {
+        KernelTimespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        }
+    }
+}
+
 fn epoll_flags(interest: Interest) -> u32 {
     let mut flags = libc::EPOLLET;
     if interest.is_readable() {
@@ -212,5 +234,20 @@ impl Events {
             flags |= Event::PRIORITY;
         }
         Event::new(Token(raw.u64 as usize), flags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: on i686 the timeout went to `epoll_pwait2` as libc's 8-byte `timespec`
+    /// and every timed wait hung. The kernel's type is 16 bytes on every architecture.
+    #[test]
+    fn pwait2_timeout_has_the_kernel_layout_on_every_target() {
+        assert_eq!(std::mem::size_of::<KernelTimespec>(), 16);
+        let ts = KernelTimespec::from(Duration::new(3, 250));
+        assert_eq!((ts.tv_sec, ts.tv_nsec), (3, 250));
+        assert_eq!(KernelTimespec::from(Duration::MAX).tv_sec, i64::MAX);
     }
 }

@@ -1,16 +1,27 @@
-//! macOS and FreeBSD backend: kqueue with `EV_CLEAR` (edge-triggered), `EVFILT_USER` notifier.
+//! macOS, FreeBSD and NetBSD backend: kqueue with `EV_CLEAR` (edge-triggered), `EVFILT_USER` notifier.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 use std::{mem, ptr};
 
-use super::{RawEvents, cvt, explain, timespec};
+use super::{RawEvents, cvt, explain};
 use crate::{Event, Interest, Token};
 
 /// The `EVFILT_USER` identifier the notifier triggers. User filters live in their own
 /// namespace, so 0 cannot clash with an fd.
 const NOTIFY_IDENT: libc::uintptr_t = 0;
+
+/// `kevent`'s `filter` and `flags` field types: 16-bit on macOS and FreeBSD, 32-bit on
+/// NetBSD, whose `kevent` call also counts its lists in `size_t`, not `int`.
+#[cfg(not(target_os = "netbsd"))]
+type Filter = i16;
+#[cfg(not(target_os = "netbsd"))]
+type Flags = u16;
+#[cfg(target_os = "netbsd")]
+type Filter = u32;
+#[cfg(target_os = "netbsd")]
+type Flags = u32;
 
 #[derive(Debug)]
 pub(crate) struct Selector {
@@ -117,16 +128,16 @@ impl Selector {
         for change in changes.iter_mut() {
             change.flags |= libc::EV_RECEIPT;
         }
-        let n = changes.len() as libc::c_int;
+        let n = changes.len();
         // SAFETY: `kq` is open; the change list and the receipt list are the same live
         // buffer of `n` events, which kevent allows; a null timeout is fine with receipts.
         cvt(unsafe {
             libc::kevent(
                 self.kq.as_raw_fd(),
                 changes.as_ptr(),
-                n,
+                n as _,
                 changes.as_mut_ptr(),
-                n,
+                n as _,
                 ptr::null(),
             )
         })?;
@@ -157,7 +168,16 @@ impl Selector {
         let (buf, capacity) = events.out();
         // SAFETY: `kq` is open; `buf` holds `capacity` writable events; `ts_ptr` is null
         // (wait forever) or points at a live `timespec`.
-        let n = unsafe { libc::kevent(self.kq.as_raw_fd(), ptr::null(), 0, buf, capacity, ts_ptr) };
+        let n = unsafe {
+            libc::kevent(
+                self.kq.as_raw_fd(),
+                ptr::null(),
+                0,
+                buf,
+                capacity as _,
+                ts_ptr,
+            )
+        };
         let n = cvt(n)? as usize;
         Ok(events.set_filled(n, |e| e.filter == libc::EVFILT_USER))
     }
@@ -169,13 +189,23 @@ impl Selector {
     }
 }
 
+/// A relative timeout as a `timespec`, saturating at the largest representable value.
+pub(crate) fn timespec(timeout: Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Below one billion, so it fits every platform's `c_long`.
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    }
+}
+
 /// A change-list entry for `ident`/`filter`, carrying `token` as its user data.
-fn change(ident: libc::uintptr_t, filter: i16, flags: u16, token: Token) -> libc::kevent {
+fn change(ident: libc::uintptr_t, filter: Filter, flags: Flags, token: Token) -> libc::kevent {
     let mut kev = zeroed_kevent();
     kev.ident = ident;
     kev.filter = filter;
     kev.flags = flags;
-    kev.udata = token.0 as *mut libc::c_void;
+    // A pointer on macOS and FreeBSD, an `intptr_t` on NetBSD: a tag either way.
+    kev.udata = token.0 as _;
     kev
 }
 

@@ -1,6 +1,6 @@
 //! Platform backends behind one private interface.
 //!
-//! Each backend file (`epoll.rs` on Linux, `kqueue.rs` on macOS and FreeBSD) exposes the
+//! Each backend file (`epoll.rs` on Linux, `kqueue.rs` on macOS, FreeBSD and NetBSD) exposes the
 //! same names, and nothing else in the crate knows which one it got:
 //!
 //! - `Selector`: `new()`, `register(fd, Token, Interest)`, `reregister(fd, Token, Interest)`,
@@ -15,20 +15,24 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Duration;
 
 #[cfg(target_os = "linux")]
 mod epoll;
 #[cfg(target_os = "linux")]
 pub(crate) use epoll::{Events, Selector};
 
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
 mod kqueue;
-#[cfg(any(target_os = "macos", target_os = "freebsd"))]
+#[cfg(any(target_os = "macos", target_os = "freebsd", target_os = "netbsd"))]
 pub(crate) use kqueue::{Events, Selector};
 
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "freebsd")))]
-compile_error!("eddy-selector supports Linux (epoll), macOS and FreeBSD (kqueue)");
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "netbsd"
+)))]
+compile_error!("eddy-selector supports Linux (epoll), macOS, FreeBSD and NetBSD (kqueue)");
 
 /// Turns a C-style `-1`-on-error return into an `io::Error` from `errno`.
 pub(crate) fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -58,15 +62,6 @@ pub(crate) fn explain(err: io::Error, fd: RawFd) -> io::Error {
             ),
         ),
         _ => err,
-    }
-}
-
-/// A relative timeout as a `timespec`, saturating at the largest representable value.
-pub(crate) fn timespec(timeout: Duration) -> libc::timespec {
-    libc::timespec {
-        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        // Below one billion, so it fits every platform's `c_long`.
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
     }
 }
 

@@ -14,7 +14,7 @@ mod graceful;
 use std::collections::BTreeSet;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -51,8 +51,7 @@ fn drain(test: &str, flavour: &[&str]) {
     }
     let mut args = vec!["--addr", "127.0.0.1:0", "--grace-ms", "2000"];
     args.extend_from_slice(flavour);
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+    let mut child = crate::support::rerun(test)
         .env(FLAG, args.join(" "))
         .stdout(Stdio::piped())
         .spawn()

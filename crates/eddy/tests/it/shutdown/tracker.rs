@@ -42,10 +42,20 @@ fn wait_completes_only_once_closed_and_every_task_has_ended() {
     for rt in runtimes() {
         rt.block_on(async {
             let tracker = TaskTracker::new();
-            for ms in [1, 5, 10] {
-                tracker.spawn(eddy::sleep(Duration::from_millis(ms)));
+            // The tasks wait for `go`, so none can end before `len` is read (sleepers of a
+            // few ms could, on a slow machine: qemu showed 2 for 3).
+            let go = CancellationToken::new();
+            for _ in 0..3 {
+                tracker.spawn(go.clone().cancelled_owned());
             }
             assert_eq!(tracker.len(), 3);
+            go.cancel();
+            bounded(async {
+                while !tracker.is_empty() {
+                    eddy::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await;
             // Open: `wait` does not complete, even after the tasks are gone.
             let open = eddy::timeout(Duration::from_millis(50), tracker.wait()).await;
             assert!(open.is_err(), "wait completed on an open tracker");
