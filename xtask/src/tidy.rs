@@ -43,6 +43,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "eddy-net",
         ],
     ),
+    // The ecosystem's peers (hyper, tokio, tracing) meet eddy here, above the facade.
+    ("compat", &["eddy"]),
 ];
 
 pub(crate) fn run() -> Result {

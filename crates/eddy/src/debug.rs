@@ -21,6 +21,9 @@ use std::fmt;
 use std::sync::Once;
 use std::time::Duration;
 
+/// Where a runtime sends its shutdown listing (`Builder::on_pending_at_shutdown`).
+pub(crate) type PendingHook = std::sync::Arc<dyn Fn(&Dump) + Send + Sync>;
+
 pub use eddy_executor::blocking::BlockingMetrics;
 pub use eddy_executor::debug::DEFAULT_SLOW_POLL_THRESHOLD;
 pub use eddy_executor::{SchedulerMetrics, SlowPoll, TaskId, TaskInfo, TaskState, WorkerMetrics};

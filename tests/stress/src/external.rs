@@ -1,17 +1,14 @@
 //! Scenarios that drive an outside tool: `wrk` against hyper on eddy, and valgrind's
 //! memcheck over a runtime dropped while busy.
 
-#[path = "../../../crates/eddy/examples/hyper_support/mod.rs"]
-mod hyper_support;
-
 use std::process::Command;
 use std::time::Duration;
 
 use eddy::net::TcpListener;
+use eddy_compat::{EddyTimer, HyperIo};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response};
-use hyper_support::{EddyIo, EddyTimer};
 
 use crate::harness::{Ctx, Flavor, Size, Tracked, prove_alive};
 use crate::thousands;
@@ -45,7 +42,7 @@ async fn serve_http(listener: TcpListener) {
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(EddyTimer)
                 .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(EddyIo::new(stream), hyper::service::service_fn(handle));
+                .serve_connection(HyperIo::new(stream), hyper::service::service_fn(handle));
             // wrk closes its connections when it stops; that is not a server error.
             let _ = conn.await;
         });

@@ -56,6 +56,8 @@ pub struct Builder {
     start_paused: bool,
     io_grace: Duration,
     seed: Option<u64>,
+    task_hook: Option<crate::task::SharedHook>,
+    on_pending_at_shutdown: Option<crate::debug::PendingHook>,
 }
 
 /// The environment variable that seeds the scheduling of every current-thread runtime
@@ -81,6 +83,8 @@ impl Builder {
             start_paused: false,
             io_grace: DEFAULT_IO_GRACE,
             seed: None,
+            task_hook: None,
+            on_pending_at_shutdown: None,
         }
     }
 
@@ -152,6 +156,26 @@ impl Builder {
     /// it short) instead of printing them on stderr. Does not turn debug mode on by itself.
     pub fn on_slow_poll(mut self, hook: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Builder {
         self.on_slow_poll = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sends debug mode's shutdown listing (the tasks still pending when the runtime shuts
+    /// down, lost wakes flagged) to `hook` instead of printing it on stderr. Called on the
+    /// thread that shuts the runtime down, only when the listing is not empty. Does not turn
+    /// debug mode on by itself.
+    pub fn on_pending_at_shutdown(
+        mut self,
+        hook: impl Fn(&crate::debug::Dump) + Send + Sync + 'static,
+    ) -> Builder {
+        self.on_pending_at_shutdown = Some(Arc::new(hook));
+        self
+    }
+
+    /// Lets `hook` see every spawned task and run each of its polls (a tracing span per
+    /// task, a profiler): see [`TaskHook`](crate::task::TaskHook) for what is hooked. With
+    /// no hook (the default) spawning pays nothing for this.
+    pub fn task_hook(mut self, hook: Arc<dyn crate::task::TaskHook>) -> Builder {
+        self.task_hook = Some(hook);
         self
     }
 
@@ -246,6 +270,8 @@ impl Builder {
         });
         let flavor = self.flavor;
         let debug_enabled = settings.enabled;
+        let (task_hook, on_pending_at_shutdown) =
+            (self.task_hook.clone(), self.on_pending_at_shutdown.clone());
         // The handle is made from the scheduler's spawner, once it exists, and before any
         // worker starts: each worker enters it in its start hook.
         let make_handle = move |spawner: Spawner| Handle {
@@ -258,6 +284,8 @@ impl Builder {
                 debug: debug_enabled,
                 clock,
                 seed,
+                task_hook,
+                on_pending_at_shutdown,
             }),
         };
         let (scheduler, handle) = match self.flavor {
@@ -344,6 +372,7 @@ impl fmt::Debug for Builder {
             .field("slow_poll_threshold", &self.slow_poll_threshold)
             .field("start_paused", &self.start_paused)
             .field("seed", &self.seed)
+            .field("task_hook", &self.task_hook.is_some())
             .finish_non_exhaustive()
     }
 }

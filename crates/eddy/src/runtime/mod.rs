@@ -14,11 +14,14 @@ mod dump_signal;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::Duration;
 
 use eddy_executor::blocking::ShutdownReport;
 use eddy_executor::{BlockingPool, JoinHandle, Scheduler, Spawner};
+
+use crate::task::Hooked;
 
 pub use builder::Builder;
 pub(crate) use context::refuse_nested;
@@ -65,6 +68,10 @@ struct Inner {
     clock: Option<eddy_timer::VirtualClock>,
     /// The seed of seeded scheduling, if any (`Builder::seed`, `EDDY_SEED`).
     seed: Option<u64>,
+    /// Wraps each spawned future when set (`Builder::task_hook`).
+    task_hook: Option<crate::task::SharedHook>,
+    /// Receives debug mode's shutdown listing instead of stderr (`Builder::on_pending_at_shutdown`).
+    on_pending_at_shutdown: Option<crate::debug::PendingHook>,
 }
 
 /// Which scheduler a runtime uses.
@@ -152,7 +159,11 @@ impl Runtime {
             // Tasks already aborted are on their way out; the listing is about the others.
             let pending = self.handle.tasks().into_iter().filter(|t| !t.cancelled);
             let dump = crate::debug::Dump::new(pending.collect());
-            if !dump.is_empty() {
+            if !dump.is_empty()
+                && let Some(hook) = &self.handle.inner.on_pending_at_shutdown
+            {
+                hook(&dump);
+            } else if !dump.is_empty() {
                 let lost = dump.lost_wakes().count();
                 eprint!(
                     "eddy debug: {} task(s) still pending at shutdown are cancelled now ({lost} \
@@ -242,7 +253,13 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawner.spawn(future)
+        match &self.inner.task_hook {
+            None => self.inner.spawner.spawn(future),
+            Some(hook) => {
+                let hooked = Hooked::new(hook.clone(), None, Location::caller(), future);
+                self.inner.spawner.spawn(hooked)
+            }
+        }
     }
 
     /// Spawns a named task, whose name shows in task snapshots and debug reports.
@@ -253,7 +270,13 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let builder = eddy_executor::TaskBuilder::new().name(name);
-        self.inner.spawner.spawn_with(builder, future)
+        match &self.inner.task_hook {
+            None => self.inner.spawner.spawn_with(builder, future),
+            Some(hook) => {
+                let hooked = Hooked::new(hook.clone(), Some(name), Location::caller(), future);
+                self.inner.spawner.spawn_with(builder, hooked)
+            }
+        }
     }
 
     /// Runs `future` on this runtime and blocks the calling thread until it is done —

@@ -6,6 +6,7 @@
 //! dropped at its next scheduling point, so cleanup belongs in `Drop`.
 
 mod group;
+mod hook;
 mod join_set;
 mod tracker;
 
@@ -16,6 +17,8 @@ pub use eddy_executor::{
     AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskId, TaskInfo, TaskState, yield_now,
 };
 pub use group::{Failure, GroupClosed, GroupError, GroupSpawner, TaskGroup};
+pub(crate) use hook::{Hooked, SharedHook};
+pub use hook::{SpawnedTask, TaskHook, TaskPolls};
 pub use join_set::JoinSet;
 pub use tracker::{CancelledTask, ShutdownReport, TaskTracker, TrackerWait};
 

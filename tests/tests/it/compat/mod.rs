@@ -7,7 +7,6 @@
 
 mod channels;
 mod combinators;
-mod hyper;
 mod io;
 mod tokio_sync;
 

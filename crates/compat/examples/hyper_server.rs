@@ -1,18 +1,16 @@
-//! hyper 1.x on eddy: an HTTP/1.1 server that answers `hello` and echoes POST bodies,
-//! through the adapters in `examples/hyper_support` (copy that module into your project).
+//! hyper 1.x on eddy: a server that answers `hello` and echoes POST bodies, through
+//! `eddy_compat::serve` (HTTP/1.1 and HTTP/2 with prior knowledge, chosen per connection).
 //!
-//! Prints its address first (`listening on ADDR`). With `--requests N` it stops accepting
-//! after N requests, lets open connections finish (for at most five seconds) and exits.
-//! With `--workers N` it runs on a multi-thread runtime of N workers instead of one thread.
+//! Prints its address first (`listening on ADDR`). With `--requests N` it shuts down
+//! gracefully after N requests: it stops accepting, lets open connections finish (for at
+//! most five seconds) and exits. With `--workers N` it runs on a multi-thread runtime of N
+//! workers instead of one thread.
 //!
 //! ```text
-//! cargo run --release -p eddy --example hyper_server -- --addr 127.0.0.1:8080
+//! cargo run --release -p eddy-compat --example hyper_server -- --addr 127.0.0.1:8080
 //! curl http://127.0.0.1:8080/            # hello
 //! curl -d 'echo me' http://127.0.0.1:8080/  # echo me
 //! ```
-
-#[path = "hyper_support/mod.rs"]
-mod hyper_support;
 
 use std::io;
 use std::sync::Arc;
@@ -21,11 +19,10 @@ use std::time::Duration;
 
 use eddy::net::TcpListener;
 use eddy::sync::Notify;
-use eddy::task::JoinSet;
+use eddy_compat::serve;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response};
-use hyper_support::{EddyIo, EddyTimer};
 
 /// `GET` anything: `hello`. `POST` anything: the request body.
 async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
@@ -74,44 +71,22 @@ fn main() -> io::Result<()> {
         let served = Arc::new(AtomicUsize::new(0));
         // notify_one stores a permit when nobody waits, so the last request is never missed.
         let done = Arc::new(Notify::new());
-        let mut connections = JoinSet::new();
-        loop {
-            let accepted = eddy::future::race(async { Some(listener.accept().await) }, async {
-                done.notified().await;
-                None
-            })
-            .await;
-            let Some(accepted) = accepted else { break };
-            let (stream, _) = match accepted {
-                Ok(a) => a,
-                // Out of fds, or a connection reset before accept: keep serving the others.
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    continue;
-                }
-            };
+        let service = {
             let (served, done) = (served.clone(), done.clone());
-            let service = hyper::service::service_fn(move |req| {
+            hyper::service::service_fn(move |req| {
                 let n = served.fetch_add(1, Ordering::SeqCst) + 1;
                 if limit == Some(n) {
                     done.notify_one();
                 }
                 handle(req)
-            });
-            connections.spawn(async move {
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .timer(EddyTimer)
-                    .header_read_timeout(Duration::from_secs(10))
-                    .serve_connection(EddyIo::new(stream), service);
-                if let Err(e) = conn.await {
-                    eprintln!("connection: {e}");
-                }
-            });
-        }
-        // The last response may still be on its way: let open connections finish.
-        let drain = async { while connections.join_next().await.is_some() {} };
-        if eddy::timeout(Duration::from_secs(5), drain).await.is_err() {
-            println!("connections still open after 5 s are closed");
+            })
+        };
+        let report = serve(listener, service)
+            .header_read_timeout(Some(Duration::from_secs(10)))
+            .with_graceful_shutdown(async move { done.notified().await }, Duration::from_secs(5))
+            .await?;
+        if !report.shutdown.is_clean() {
+            println!("connections still open after 5 s were closed: {report}");
         }
         let threads = workers.map_or("one thread".to_owned(), |n| format!("{n} workers"));
         println!(

@@ -1,29 +1,14 @@
-//! hyper 1.x on eddy: the three seams hyper leaves to its runtime, filled with eddy's parts.
+//! hyper 1.x's runtime traits (`hyper::rt`) filled with eddy's parts: I/O, executor, timer.
 //!
-//! hyper does no I/O, spawning or timing of its own; it asks for them through the traits in
-//! `hyper::rt`. This module is the whole adapter, meant to be copied into a project (it is
-//! shared by `examples/hyper_server.rs` and eddy's compatibility tests through `#[path]`):
+//! hyper does no I/O, spawning or timing of its own; it asks its runtime through the traits
+//! in `hyper::rt`:
 //!
-//! - [`EddyIo`]: `hyper::rt::Read` + `Write` over anything that implements `futures-io`'s
-//!   `AsyncRead` + `AsyncWrite` — eddy's `TcpStream` and `UnixStream`.
-//! - [`EddyExecutor`]: `hyper::rt::Executor`, spawning on an eddy runtime (hyper needs one
-//!   for HTTP/2 and for client connection tasks).
+//! - [`HyperIo`]: `hyper::rt::Read` + `Write` over anything that implements `futures-io`'s
+//!   `AsyncRead` + `AsyncWrite` — eddy's `TcpStream`, `UnixStream`, `Async<T>`.
+//! - [`EddyExecutor`]: `hyper::rt::Executor`, spawning hyper's background futures (HTTP/2
+//!   streams, client connection drivers) as eddy tasks.
 //! - [`EddyTimer`]: `hyper::rt::Timer` on eddy's timer wheel, for header-read and
 //!   keep-alive timeouts.
-//!
-//! ```ignore
-//! let (stream, _) = listener.accept().await?;
-//! hyper::server::conn::http1::Builder::new()
-//!     .timer(EddyTimer)
-//!     .serve_connection(EddyIo::new(stream), hyper::service::service_fn(handle))
-//!     .await?;
-//! ```
-//!
-//! Needs `hyper = { version = "1.12", features = ["http1", "server"] }` (add `"client"` for
-//! the client side); no tokio and no hyper-util.
-
-// Each file that includes this module uses a different part of it.
-#![allow(dead_code)]
 
 use std::future::Future;
 use std::io;
@@ -31,29 +16,53 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::io::{AsyncRead, AsyncWrite};
+use futures_io::{AsyncRead, AsyncWrite};
 
 /// A `futures-io` stream seen through hyper's I/O traits.
 ///
-/// Reads go straight into hyper's buffer: the unfilled part is zeroed once
+/// Reads go straight into hyper's buffer: its unfilled part is zeroed
 /// (`initialize_unfilled`; hyper reuses its buffers, so this is rare), then handed to
-/// `poll_read` as a plain `&mut [u8]`.
+/// `poll_read` as a plain `&mut [u8]`. `poll_shutdown` is `poll_close`, which on eddy's
+/// sockets shuts down the write half.
+///
+/// ```no_run
+/// # async fn f() -> std::io::Result<()> {
+/// use eddy_compat::hyper_rt::HyperIo;
+///
+/// let stream = eddy::net::TcpStream::connect("127.0.0.1:8080").await?;
+/// let (sender, connection) = hyper::client::conn::http1::handshake::<_, String>(HyperIo::new(stream))
+///     .await
+///     .map_err(std::io::Error::other)?;
+/// # drop((sender, connection)); Ok(()) }
+/// ```
 #[derive(Debug)]
-pub(crate) struct EddyIo<T> {
+pub struct HyperIo<T> {
     inner: T,
 }
 
-impl<T> EddyIo<T> {
-    pub(crate) fn new(inner: T) -> Self {
-        EddyIo { inner }
+impl<T> HyperIo<T> {
+    /// Wraps `inner`.
+    pub fn new(inner: T) -> Self {
+        HyperIo { inner }
     }
 
-    pub(crate) fn into_inner(self) -> T {
+    /// The stream inside.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
+    /// The stream inside, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+
+    /// Unwraps the stream.
+    pub fn into_inner(self) -> T {
         self.inner
     }
 }
 
-impl<T: AsyncRead + Unpin> hyper::rt::Read for EddyIo<T> {
+impl<T: AsyncRead + Unpin> hyper::rt::Read for HyperIo<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -62,19 +71,19 @@ impl<T: AsyncRead + Unpin> hyper::rt::Read for EddyIo<T> {
         let this = self.get_mut();
         let unfilled = buf.initialize_unfilled();
         let n = match Pin::new(&mut this.inner).poll_read(cx, unfilled) {
-            Poll::Ready(Ok(n)) => n,
+            Poll::Ready(Ok(n)) => n.min(unfilled.len()),
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
         // SAFETY: `advance` requires the next `n` bytes to be initialised. The whole unfilled
-        // part was initialised by `initialize_unfilled` above, and `poll_read` returned
-        // `n <= unfilled.len()` bytes written into it (the `AsyncRead` contract).
+        // part was initialised by `initialize_unfilled` above, and `n` is at most its length
+        // (clamped above, so a stream that breaks `AsyncRead`'s contract cannot make it more).
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
     }
 }
 
-impl<T: AsyncWrite + Unpin> hyper::rt::Write for EddyIo<T> {
+impl<T: AsyncWrite + Unpin> hyper::rt::Write for HyperIo<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -91,9 +100,10 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for EddyIo<T> {
         Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
 
-    /// eddy's `TcpStream` and `UnixStream` write vectors with one `writev`, so hyper may
-    /// hand over headers and body without copying them together. For a stream whose
-    /// `poll_write_vectored` is futures-io's default (first buffer only), return `false`.
+    /// `true`: eddy's `TcpStream` and `UnixStream` write vectors with one `writev`, so hyper
+    /// may hand over headers and body without copying them together. A stream whose
+    /// `poll_write_vectored` is futures-io's default (first buffer only) stays correct,
+    /// with one write per buffer.
     fn is_write_vectored(&self) -> bool {
         true
     }
@@ -107,20 +117,29 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for EddyIo<T> {
     }
 }
 
-/// Spawns hyper's background futures (connection drivers, HTTP/2 streams) as eddy tasks.
+/// Spawns hyper's background futures (HTTP/2 streams, client connection drivers) as eddy
+/// tasks.
 ///
 /// Holds a runtime handle, so it also works when hyper calls it from a thread outside the
-/// runtime. The tasks are detached: dropping an eddy `JoinHandle` does not cancel its task.
+/// runtime. The tasks are detached: they end with their connection, or when the runtime
+/// shuts down.
 #[derive(Clone, Debug)]
-pub(crate) struct EddyExecutor(eddy::Handle);
+pub struct EddyExecutor(eddy::Handle);
 
 impl EddyExecutor {
+    /// An executor spawning onto the runtime of `handle`.
+    pub fn new(handle: eddy::Handle) -> Self {
+        EddyExecutor(handle)
+    }
+
     /// The executor of the runtime this thread is in.
     ///
     /// # Panics
     ///
-    /// Outside an eddy runtime (see `eddy::Handle::current`).
-    pub(crate) fn current() -> Self {
+    /// Outside an eddy runtime; the message says how to enter one (see
+    /// `eddy::Handle::current`). [`EddyExecutor::new`] takes a handle instead.
+    #[track_caller]
+    pub fn current() -> Self {
         EddyExecutor(eddy::Handle::current())
     }
 }
@@ -130,19 +149,22 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    #[track_caller]
     fn execute(&self, future: F) {
         drop(self.0.spawn(future));
     }
 }
 
-/// hyper's timer on eddy's timer wheel. `eddy::timer::Sleep` binds to the runtime that
+/// hyper's timer on eddy's timer wheel. An `eddy::timer::Sleep` binds to the runtime that
 /// first polls it, so one `EddyTimer` serves every runtime.
+///
+/// Like every eddy timer, it never fires early.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct EddyTimer;
+pub struct EddyTimer;
 
-/// eddy's `Sleep` as a `hyper::rt::Sleep` (a trait hyper owns, so it needs a local type).
+/// eddy's `Sleep` as a `hyper::rt::Sleep`; made by [`EddyTimer`].
 #[derive(Debug)]
-pub(crate) struct EddySleep(eddy::timer::Sleep);
+pub struct EddySleep(eddy::timer::Sleep);
 
 impl Future for EddySleep {
     type Output = ();
