@@ -11,7 +11,7 @@
 //! | serve a hyper service, an axum `Router` or a tower stack, with graceful shutdown | [`serve`], [`TowerService`] |
 //! | a library on `tokio::io::AsyncRead`/`AsyncWrite` (tokio-util codecs) over eddy sockets | [`TokioIo`] |
 //! | a library that needs tokio's runtime (reqwest) | [`TokioBridge`] (feature `bridge`, on by default) |
-//! | task spans and debug reports in `tracing` | [`tracing`](mod@tracing) (feature `tracing`) |
+//! | task spans and debug reports in `tracing` | the `tracing` module (feature `tracing`) |
 //!
 //! An axum app on eddy:
 //!
