@@ -253,11 +253,13 @@ fn debug_reports_become_events() {
             .await
             .unwrap();
             // A task nothing will ever wake, still pending when the runtime shuts down.
-            drop(eddy::task::spawn_named(
-                &stuck_name,
-                std::future::pending::<()>(),
-            ));
-            eddy::yield_now().await;
+            // After its one poll it holds no waker anywhere: a lost wake.
+            let (polled, was_polled) = tokio::sync::oneshot::channel();
+            drop(eddy::task::spawn_named(&stuck_name, async move {
+                polled.send(()).unwrap();
+                std::future::pending::<()>().await
+            }));
+            was_polled.await.unwrap();
         });
         // `on_runtime` dropped the runtime: the shutdown listing has been sent.
         let slow_events = events_with("task.name", &slow);

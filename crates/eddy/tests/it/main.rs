@@ -17,4 +17,5 @@ mod signal;
 mod stdio;
 mod support;
 mod sync;
+mod task_hook;
 mod tasks;
