@@ -96,11 +96,12 @@ fn drains(protocol: Protocol) {
         let listener = eddy::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
-        // The grace period only bounds `/never`, which no grace period would let finish.
+        // The grace period bounds `/never`, which no grace period would let finish; it is
+        // far longer than the gated request needs once its gate opens.
         let server = eddy::spawn(
             serve(listener, service)
                 .protocol(protocol)
-                .with_graceful_shutdown(stop.clone().cancelled_owned(), Duration::from_millis(300))
+                .with_graceful_shutdown(stop.clone().cancelled_owned(), Duration::from_secs(2))
                 .into_future(),
         );
 
@@ -121,11 +122,11 @@ fn drains(protocol: Protocol) {
         assert_eq!(seen, ["/gated", "/never"]);
 
         stop.cancel();
+        // The gated request, in flight when the signal came, may finish now.
+        gate.notify_one();
         // The idle connection is closed by the server, with no error.
         idle_conn.await.unwrap().unwrap();
-        // The gated request, in flight when the signal came, is answered in full; then its
-        // connection closes.
-        gate.notify_one();
+        // The gated request is answered in full; then its connection closes.
         assert_eq!(gated.await.unwrap().unwrap(), "/gated");
         gated_conn.await.unwrap().unwrap();
         // The listener went before any connection was told to stop: new ones are refused.

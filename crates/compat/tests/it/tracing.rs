@@ -246,9 +246,10 @@ fn debug_reports_become_events() {
         let stuck = format!("stuck on {flavour}");
         let (slow_name, stuck_name) = (slow.clone(), stuck.clone());
         on_runtime(flavour, rt, async move {
-            // A poll that blocks its thread ten times the threshold.
+            // A poll that blocks its thread sixty times the threshold, so that even a
+            // watchdog thread held up by a loaded machine sees it twice.
             eddy::task::spawn_named(&slow_name, async {
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(300));
             })
             .await
             .unwrap();
