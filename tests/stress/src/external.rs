@@ -1,14 +1,15 @@
-//! Scenarios that drive an outside tool: `wrk` against hyper on eddy, and valgrind's
+//! Scenarios that drive an outside tool: `wrk` against axum and hyper on eddy, and valgrind's
 //! memcheck over a runtime dropped while busy.
+
+// eddy-compat's axum example app, the one its curl test and `cargo xtask examples` run.
+#[path = "../../../crates/compat/examples/app/mod.rs"]
+mod app;
 
 use std::process::Command;
 use std::time::Duration;
 
 use eddy::net::TcpListener;
-use eddy_compat::{EddyTimer, HyperIo};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response};
+use eddy_compat::{EddyTimer, HyperIo, TowerService};
 
 use crate::harness::{Ctx, Flavor, Size, Tracked, prove_alive};
 use crate::thousands;
@@ -19,37 +20,30 @@ fn installed(program: &str, arg: &str) -> bool {
     Command::new(program).arg(arg).output().is_ok()
 }
 
-/// The hyper example's service: `GET` answers `hello`, `POST` echoes the body.
-async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
-    if req.method() == Method::POST {
-        let body = req.into_body().collect().await?.to_bytes();
-        return Ok(Response::new(Full::new(body)));
-    }
-    Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
-}
-
-/// Serves HTTP/1.1 on `listener`, one task per connection, until aborted; the connections
-/// live in a `JoinSet`, so aborting this task aborts them too.
+/// Serves the axum app over HTTP/1.1 on `listener`, one task per connection, until
+/// aborted; the connections live in a `JoinSet`, so aborting this task aborts them too.
 async fn serve_http(listener: TcpListener) {
     let _t = Tracked::new();
+    let app = TowerService::new(app::app(Default::default()));
     let mut connections = eddy::task::JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        let app = app.clone();
         connections.spawn(async move {
             let _t = Tracked::new();
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(EddyTimer)
                 .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(HyperIo::new(stream), hyper::service::service_fn(handle));
+                .serve_connection(HyperIo::new(stream), app);
             // wrk closes its connections when it stops; that is not a server error.
             let _ = conn.await;
         });
     }
 }
 
-/// wrk: `wrk` against the hyper example server on a two-worker runtime: no socket errors,
+/// wrk: `wrk` against the axum example app (through hyper and eddy-compat) on a two-worker runtime: no socket errors,
 /// no non-2xx answers; the requests per second go in the table.
 pub(crate) fn wrk(ctx: &Ctx) {
     if !installed("wrk", "-v") {
