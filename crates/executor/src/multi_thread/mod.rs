@@ -427,8 +427,8 @@ impl Shared {
     #[inline]
     fn schedule_task(&self, task: Notified) {
         let task = worker::with_current(self, |cur| match cur {
-            Some((index, running)) => {
-                worker::schedule_local(self, index, running, task);
+            Some(cur) => {
+                worker::schedule_local(self, cur, task);
                 None
             }
             None => Some(task),

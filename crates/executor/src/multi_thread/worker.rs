@@ -13,6 +13,11 @@
 //!   thieves both take it with `swap(null)`, so exactly one of them gets the task; thieves
 //!   look at it after the victim's queue, so a task parked there while its owner is stuck
 //!   in a long poll still runs elsewhere (tokio#4941).
+//! - Tasks woken while a worker dispatches the driver's events (parked in it, or its
+//!   every-61-ticks poll) queue on that worker without waking anyone: the worker runs them
+//!   as soon as the dispatch returns. Afterwards it wakes one peer if its queue (beyond the
+//!   LIFO slot) holds work, after taking itself off the sleepers so it cannot pick itself.
+//!   No cross-thread protocol is involved: the producer and the consumer are this thread.
 //! - With nothing to do, a worker searches once: one round over all victims in random
 //!   order (steal half a queue, or a LIFO slot) and the global queue. Then it sleeps
 //!   following `idle.rs`: the first sleeper parks in the driver (I/O, timers), the others
@@ -47,6 +52,18 @@ pub(super) struct Context {
     index: usize,
     /// The task being polled, to tell a yield (self-wake) from a wake of another task.
     running: Cell<*const Header>,
+    /// Set while this worker dispatches the driver's events: the tasks they wake queue
+    /// here without waking anyone, and the worker wakes one peer afterwards if it got more
+    /// than it can run at once (`notify_after_driver`).
+    in_driver: Cell<bool>,
+}
+
+/// Where `schedule_local` is called from on a worker thread.
+#[derive(Clone, Copy)]
+pub(super) struct Current {
+    pub(super) index: usize,
+    running: *const Header,
+    in_driver: bool,
 }
 
 #[cfg(not(eddy_loom))]
@@ -62,15 +79,16 @@ loom::thread_local! {
 
 /// Runs `f` with this thread's worker index if it is a worker of `shared`.
 #[inline]
-pub(super) fn with_current<R>(
-    shared: &Shared,
-    f: impl FnOnce(Option<(usize, *const Header)>) -> R,
-) -> R {
+pub(super) fn with_current<R>(shared: &Shared, f: impl FnOnce(Option<Current>) -> R) -> R {
     let cx = CONTEXT.with(Cell::get);
     // SAFETY: CONTEXT is non-null only while `run` (below) is on this thread's stack, and
     // the Context it points at lives in that frame.
     match unsafe { cx.as_ref() } {
-        Some(cx) if ptr::eq(cx.shared, shared) => f(Some((cx.index, cx.running.get()))),
+        Some(cx) if ptr::eq(cx.shared, shared) => f(Some(Current {
+            index: cx.index,
+            running: cx.running.get(),
+            in_driver: cx.in_driver.get(),
+        })),
         _ => f(None),
     }
 }
@@ -105,6 +123,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
         shared: Arc::as_ptr(&shared),
         index,
         running: Cell::new(ptr::null()),
+        in_driver: Cell::new(false),
     };
     let prev = CONTEXT.with(|c| c.replace(&cx));
     let mut core = Core {
@@ -125,7 +144,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
             core.run_task(&shared, &cx, task);
             continue;
         }
-        core.sleep(&shared);
+        core.sleep(&shared, &cx);
     }
     core.shutdown(&shared);
     CONTEXT.with(|c| c.set(prev));
@@ -141,7 +160,10 @@ impl Core {
         }
         self.tick = self.tick.wrapping_add(1);
         if self.tick.is_multiple_of(GLOBAL_INTERVAL) {
+            cx.in_driver.set(true);
             shared.poll_driver();
+            cx.in_driver.set(false);
+            self.notify_after_driver(shared);
         }
         cx.running.set(task.raw().header_ptr().as_ptr());
         shared.workers[self.index].counters.poll();
@@ -203,7 +225,7 @@ impl Core {
         shared.inject.pop()
     }
 
-    fn sleep(&mut self, shared: &Shared) {
+    fn sleep(&mut self, shared: &Shared, cx: &Context) {
         if self.searching {
             self.searching = false;
             shared.idle.stop_searching();
@@ -220,19 +242,40 @@ impl Core {
         }
         let me = &shared.workers[self.index];
         me.counters.park();
-        match shared.driver.try_lock() {
+        let drove = match shared.driver.try_lock() {
             Ok(mut driver) => {
                 if handoff::claim_driver(&me.unparked, &shared.driver_holder, self.index) {
+                    cx.in_driver.set(true);
                     driver.drive();
+                    cx.in_driver.set(false);
                 }
                 handoff::release_driver(&shared.driver_holder);
+                true
             }
-            Err(_) => self.parker.park(),
-        }
+            Err(_) => {
+                self.parker.park();
+                false
+            }
+        };
         handoff::consume_unpark(&me.unparked);
         if !idle.unregister_sleeper(self.index) {
             // A producer popped us and counted us as searching.
             self.searching = true;
+        }
+        // After unregistering, so the wake cannot pick this worker itself.
+        if drove {
+            self.notify_after_driver(shared);
+        }
+    }
+
+    /// The driver's events woke tasks onto this worker without waking anyone
+    /// (`schedule_local`); if they are more than the LIFO slot holds, one peer is woken to
+    /// steal the rest. One wake per dispatch instead of one per event: waking the worker
+    /// that is itself in the driver cost an eventfd write for nothing, and a peer woken per
+    /// event mostly took tasks this worker would have run at once.
+    fn notify_after_driver(&self, shared: &Shared) {
+        if !shared.workers[self.index].queue.is_empty() {
+            shared.notify_one();
         }
     }
 
@@ -283,18 +326,16 @@ pub(super) fn take_lifo(worker: &super::WorkerShared) -> Option<Notified> {
     Some(unsafe { Notified::from_raw(RawTask::from_raw(p)) })
 }
 
-/// Schedules `task` from worker `index` of `shared` (called on that worker's thread).
+/// Schedules `task` from the worker thread `cur` describes, and wakes a peer if one is
+/// needed: after a task's wake always (a task in the LIFO slot must be stealable if this
+/// worker's poll blocks: tokio#4941), but never while the worker dispatches driver events;
+/// it decides once afterwards (`Core::notify_after_driver`).
 #[inline]
-pub(super) fn schedule_local(
-    shared: &Shared,
-    index: usize,
-    running: *const Header,
-    task: Notified,
-) {
-    let me = &shared.workers[index];
-    if ptr::eq(task.raw().header_ptr().as_ptr(), running) {
+pub(super) fn schedule_local(shared: &Shared, cur: Current, task: Notified) {
+    let me = &shared.workers[cur.index];
+    if ptr::eq(task.raw().header_ptr().as_ptr(), cur.running) {
         // A yield: behind everything else.
-        // SAFETY: we are worker `index`'s thread.
+        // SAFETY: we are worker `cur.index`'s thread.
         unsafe { me.queue.push(task, &shared.inject) };
     } else {
         let raw = task.into_raw_ptr();
@@ -307,5 +348,7 @@ pub(super) fn schedule_local(
             unsafe { me.queue.push(prev, &shared.inject) };
         }
     }
-    shared.notify_one();
+    if !cur.in_driver {
+        shared.notify_one();
+    }
 }
