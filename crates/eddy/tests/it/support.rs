@@ -35,36 +35,29 @@ pub(crate) fn in_child_process(test: &str, flag: &str, env: &[(&str, &str)], bod
 /// `qemu-aarch64 -L /usr/aarch64-linux-gnu`), the child goes through the same emulator:
 /// the binary is for another architecture.
 pub(crate) fn rerun(test: &str) -> std::process::Command {
-    let (program, args) = rerun_argv(test);
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args);
+    let runner = std::env::var("EDDY_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let exe = std::env::current_exe().unwrap();
+    let mut cmd = match words.next() {
+        Some(emulator) => {
+            let mut cmd = std::process::Command::new(emulator);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    };
+    cmd.args(["--exact", test, "--nocapture", "--test-threads=1"]);
     cmd
 }
 
 /// [`rerun`] as an `eddy::process::Command`, for tests that drive the child's pipes.
 pub(crate) fn rerun_async(test: &str) -> eddy::process::Command {
-    let (program, args) = rerun_argv(test);
-    let mut cmd = eddy::process::Command::new(program);
-    cmd.args(args);
-    cmd
+    rerun(test).into()
 }
 
 /// Whether the suite runs under an emulator (see [`rerun`]).
 pub(crate) fn emulated() -> bool {
     std::env::var_os("EDDY_TEST_RUNNER").is_some_and(|r| !r.is_empty())
-}
-
-fn rerun_argv(test: &str) -> (std::ffi::OsString, Vec<std::ffi::OsString>) {
-    let exe = std::env::current_exe().unwrap().into_os_string();
-    let mut argv: Vec<std::ffi::OsString> = std::env::var("EDDY_TEST_RUNNER")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(Into::into)
-        .collect();
-    argv.push(exe);
-    argv.extend(["--exact", test, "--nocapture", "--test-threads=1"].map(Into::into));
-    let program = argv.remove(0);
-    (program, argv)
 }
 
 /// A current-thread runtime and a two-worker multi-thread one, for tests that hold on

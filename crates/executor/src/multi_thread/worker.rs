@@ -160,10 +160,12 @@ impl Core {
         }
         self.tick = self.tick.wrapping_add(1);
         if self.tick.is_multiple_of(GLOBAL_INTERVAL) {
+            // The queue may hold work already: only what this turn adds calls for a peer.
+            let queued = shared.workers[self.index].queue.len();
             cx.in_driver.set(true);
             shared.poll_driver();
             cx.in_driver.set(false);
-            self.notify_after_driver(shared);
+            self.notify_after_driver(shared, queued);
         }
         cx.running.set(task.raw().header_ptr().as_ptr());
         shared.workers[self.index].counters.poll();
@@ -262,19 +264,21 @@ impl Core {
             // A producer popped us and counted us as searching.
             self.searching = true;
         }
-        // After unregistering, so the wake cannot pick this worker itself.
+        // After unregistering, so the wake cannot pick this worker itself. The queue was
+        // empty when the worker went to sleep, so whatever it holds came from the driver.
         if drove {
-            self.notify_after_driver(shared);
+            self.notify_after_driver(shared, 0);
         }
     }
 
     /// The driver's events woke tasks onto this worker without waking anyone
-    /// (`schedule_local`); if they are more than the LIFO slot holds, one peer is woken to
-    /// steal the rest. One wake per dispatch instead of one per event: waking the worker
-    /// that is itself in the driver cost an eventfd write for nothing, and a peer woken per
-    /// event mostly took tasks this worker would have run at once.
-    fn notify_after_driver(&self, shared: &Shared) {
-        if !shared.workers[self.index].queue.is_empty() {
+    /// (`schedule_local`); if they are more than the LIFO slot holds (the queue grew past
+    /// the `queued_before` it had when the turn began), one peer is woken to steal the
+    /// rest. One wake per dispatch instead of one per event: waking the worker that is
+    /// itself in the driver cost an eventfd write for nothing, and a peer woken per event
+    /// mostly took tasks this worker would have run at once.
+    fn notify_after_driver(&self, shared: &Shared, queued_before: usize) {
+        if shared.workers[self.index].queue.len() > queued_before {
             shared.notify_one();
         }
     }
