@@ -69,12 +69,16 @@ fn none_waits_for_an_event() {
     let selector = Selector::new().unwrap();
     let (_reader, writer) = pipe(&selector, Token(9), Interest::READABLE);
     let delay = Duration::from_millis(30);
+    // Timed from before the writer starts: its sleep may begin before `select` does (under
+    // qemu a thread start is slow enough for the write to land 29.9 ms into the select).
+    let start = std::time::Instant::now();
     let writer = thread::spawn(move || {
         thread::sleep(delay);
         (&writer).write_all(b"x").unwrap();
         writer
     });
-    let (took, events) = timed_select(&selector, None);
+    let (_, events) = timed_select(&selector, None);
+    let took = start.elapsed();
     let _writer = writer.join().unwrap();
     assert_eq!(
         events.iter().map(|e| e.token()).collect::<Vec<_>>(),
