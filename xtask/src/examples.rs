@@ -20,6 +20,7 @@ const EXAMPLES: &[&str] = &[
     "manual_loop",
     "blocking",
     "debug_mode",
+    "deadlock",
     "tour",
 ];
 

@@ -41,11 +41,13 @@ pub use debug::{DebugConfig, SlowPoll};
 /// crates reach the budget without knowing the executor).
 pub use eddy_wake::coop;
 pub use eddy_wake::coop::yield_now;
+/// Wait records (what each task waits on, for dumps), from eddy-wake for the same reason.
+pub use eddy_wake::wait;
 pub use metrics::{SchedulerMetrics, WorkerMetrics};
 pub use multi_thread::{MultiThread, MultiThreadBuilder, WorkerHooks};
 pub use park::{Park, ThreadParker, Unpark};
 pub use scheduler::{Scheduler, Spawner};
 pub use task::{
-    AbortHandle, AbortOnDrop, JoinError, JoinHandle, TaskBuilder, TaskId, TaskInfo, TaskState,
-    current_task_id,
+    AbortHandle, AbortOnDrop, InvalidTaskId, JoinError, JoinHandle, TaskBuilder, TaskId, TaskInfo,
+    TaskState, current_task_id,
 };

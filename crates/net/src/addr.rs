@@ -359,3 +359,49 @@ mod proptests {
         }
     }
 }
+
+/// The local and peer addresses of socket `fd`, as text (`127.0.0.1:5000`, a Unix path,
+/// `(unnamed)`), for task dumps: each `None` when the system has none to give (not a
+/// socket, not connected, closed since). Never fails and never blocks: two system calls
+/// that only read the kernel's socket record.
+pub fn fd_addresses(fd: std::os::fd::RawFd) -> (Option<String>, Option<String>) {
+    (
+        fd_address(fd, libc::getsockname),
+        fd_address(fd, libc::getpeername),
+    )
+}
+
+type NameCall =
+    unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
+
+fn fd_address(fd: std::os::fd::RawFd, call: NameCall) -> Option<String> {
+    // SAFETY: an all-zero sockaddr_storage is a valid, empty address buffer.
+    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `storage` and `len` are valid and writable, and `len` says how big the
+    // buffer is; on a bad or closed fd the call only fails.
+    if unsafe { call(fd, (&raw mut storage).cast(), &mut len) } != 0 {
+        return None;
+    }
+    if let Some(addr) = from_sockaddr(&storage) {
+        return Some(addr.to_string());
+    }
+    if libc::c_int::from(storage.ss_family) != libc::AF_UNIX {
+        return None;
+    }
+    // SAFETY: the family says the storage holds a `sockaddr_un`; storage is larger than
+    // and aligned for it.
+    let un = unsafe { &*(&raw const storage).cast::<libc::sockaddr_un>() };
+    let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+    let path_len = (len as usize).saturating_sub(offset).min(un.sun_path.len());
+    let path: Vec<u8> = un.sun_path[..path_len]
+        .iter()
+        .map(|&c| c as u8)
+        .take_while(|&c| c != 0)
+        .collect();
+    Some(if path.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        String::from_utf8_lossy(&path).into_owned()
+    })
+}

@@ -1,5 +1,6 @@
 //! `Async<T>`: readiness-driven async I/O for any fd — pipes, ttys, eventfds, sockets.
 
+use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
@@ -175,7 +176,14 @@ impl<T: AsFd> Async<T> {
     /// # Errors
     ///
     /// An error if the reactor has shut down.
-    pub async fn readable(&self) -> io::Result<()> {
+    #[track_caller]
+    pub fn readable(&self) -> impl Future<Output = io::Result<()>> {
+        crate::wait::waits!("Async::readable", self.as_raw_fd(), self.ready_read())
+    }
+
+    /// [`readable`](Self::readable) without a wait record, for the socket types' own
+    /// operations (which record under their own names).
+    pub(crate) async fn ready_read(&self) -> io::Result<()> {
         self.registration.ready(Ready::READ_SIDE).await.map(drop)
     }
 
@@ -184,7 +192,13 @@ impl<T: AsFd> Async<T> {
     /// # Errors
     ///
     /// An error if the reactor has shut down.
-    pub async fn writable(&self) -> io::Result<()> {
+    #[track_caller]
+    pub fn writable(&self) -> impl Future<Output = io::Result<()>> {
+        crate::wait::waits!("Async::writable", self.as_raw_fd(), self.ready_write())
+    }
+
+    /// [`writable`](Self::writable) without a wait record (as `ready_read`).
+    pub(crate) async fn ready_write(&self) -> io::Result<()> {
         self.registration.ready(Ready::WRITE_SIDE).await.map(drop)
     }
 
@@ -194,7 +208,19 @@ impl<T: AsFd> Async<T> {
     /// # Errors
     ///
     /// `op`'s error, or an error if the reactor has shut down.
-    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+    #[track_caller]
+    pub fn read_with<R>(
+        &self,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> impl Future<Output = io::Result<R>> {
+        crate::wait::waits!("Async::read_with", self.as_raw_fd(), self.io_read(op))
+    }
+
+    /// [`read_with`](Self::read_with) without a wait record (as `ready_read`).
+    pub(crate) async fn io_read<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         self.registration
             .io(Ready::READ_SIDE, || op(self.get_ref()))
             .await
@@ -206,7 +232,19 @@ impl<T: AsFd> Async<T> {
     /// # Errors
     ///
     /// `op`'s error, or an error if the reactor has shut down.
-    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+    #[track_caller]
+    pub fn write_with<R>(
+        &self,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> impl Future<Output = io::Result<R>> {
+        crate::wait::waits!("Async::write_with", self.as_raw_fd(), self.io_write(op))
+    }
+
+    /// [`write_with`](Self::write_with) without a wait record (as `ready_read`).
+    pub(crate) async fn io_write<R>(
+        &self,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
         self.registration
             .io(Ready::WRITE_SIDE, || op(self.get_ref()))
             .await

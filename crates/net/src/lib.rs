@@ -52,8 +52,9 @@ mod sys;
 mod tcp;
 mod udp;
 mod unix;
+mod wait;
 
-pub use addr::{ToSocketAddrs, lookup_host};
+pub use addr::{ToSocketAddrs, fd_addresses, lookup_host};
 pub use async_fd::Async;
 pub use reactor::{BlockingSpawner, EnterGuard, Handle, IoMetrics, Reactor, Ready};
 pub use tcp::{

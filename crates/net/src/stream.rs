@@ -126,20 +126,21 @@ pub(crate) fn poll_write_vectored<T: StreamSocket>(
 /// Writes a stream type's public async methods, each with its one doc comment, on top of the
 /// `poll_*` functions above.
 ///
-/// `Type; s => io; parts`: inside each method `s` is `&Type` and `io` the `&Async<_>` of its
-/// socket. The parts, in any order:
+/// `Type as "Name"; s => io; parts`: inside each method `s` is `&Type` and `io` the
+/// `&Async<_>` of its socket; `"Name"` names the operations in task dumps
+/// (`"TcpStream::read"`, `crate::wait`). The parts, in any order:
 /// - `read`: `read` and `read_exact`. Doc lines written before `read` are added to
 ///   `read`'s doc as a paragraph of the type's own.
 /// - `write`: `write` and `write_all`.
 /// - `readiness`: `readable` and `writable`, the multi-waiter readiness futures.
 macro_rules! stream_methods {
-    ($ty:ty; $s:ident => $io:expr; $( $(#[$note:meta])* $part:ident ),+ $(,)?) => {
+    ($ty:ty as $name:literal; $s:ident => $io:expr; $( $(#[$note:meta])* $part:ident ),+ $(,)?) => {
         impl $ty {
-            $( $crate::stream::stream_methods!(@$part ($s => $io) $(#[$note])*); )+
+            $( $crate::stream::stream_methods!(@$part $name ($s => $io) $(#[$note])*); )+
         }
     };
 
-    (@read ($s:ident => $io:expr) $( $(#[$note:meta])+ )?) => {
+    (@read $name:literal ($s:ident => $io:expr) $( $(#[$note:meta])+ )?) => {
         /// Reads into `buf`, waiting until data (or end-of-stream) is there. `Ok(0)` is
         /// end-of-stream, or an empty `buf` (returned at once, without waiting).
         $( #[doc = ""] $(#[$note])+ )?
@@ -148,9 +149,18 @@ macro_rules! stream_methods {
         ///
         /// The socket's error, for example
         /// [`ConnectionReset`](std::io::ErrorKind::ConnectionReset).
-        pub async fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
+        #[track_caller]
+        pub fn read(
+            &mut self,
+            buf: &mut [u8],
+        ) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> {
             let $s = &*self;
-            ::std::future::poll_fn(|cx| $crate::stream::poll_read($io, cx, buf)).await
+            let fd = ::std::os::fd::AsRawFd::as_raw_fd($io);
+            let op = $crate::wait::fd_op!(concat!($name, "::read"));
+            let site = ::std::panic::Location::caller();
+            ::std::future::poll_fn(move |cx| {
+                $crate::wait::pending($crate::stream::poll_read($io, cx, buf), op, fd, site)
+            })
         }
 
         /// Reads exactly `buf.len()` bytes.
@@ -159,23 +169,45 @@ macro_rules! stream_methods {
         ///
         /// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) if the stream ends first, or
         /// the socket's error.
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> ::std::io::Result<()> {
+        #[track_caller]
+        pub fn read_exact(
+            &mut self,
+            buf: &mut [u8],
+        ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> {
             let $s = &*self;
-            $crate::io_util::read_exact(|cx, buf| $crate::stream::poll_read($io, cx, buf), buf)
-                .await
+            let fd = ::std::os::fd::AsRawFd::as_raw_fd($io);
+            let op = $crate::wait::fd_op!(concat!($name, "::read_exact"));
+            $crate::wait::on(
+                op,
+                fd,
+                ::std::panic::Location::caller(),
+                $crate::io_util::read_exact(
+                    move |cx, buf| $crate::stream::poll_read($io, cx, buf),
+                    buf,
+                ),
+            )
         }
     };
 
-    (@write ($s:ident => $io:expr)) => {
+    (@write $name:literal ($s:ident => $io:expr)) => {
         /// Writes some of `buf`, waiting until the socket can take data.
         ///
         /// # Errors
         ///
         /// The socket's error: [`BrokenPipe`](std::io::ErrorKind::BrokenPipe) when the peer
         /// is gone (on TCP, or [`ConnectionReset`](std::io::ErrorKind::ConnectionReset)).
-        pub async fn write(&mut self, buf: &[u8]) -> ::std::io::Result<usize> {
+        #[track_caller]
+        pub fn write(
+            &mut self,
+            buf: &[u8],
+        ) -> impl ::std::future::Future<Output = ::std::io::Result<usize>> {
             let $s = &*self;
-            ::std::future::poll_fn(|cx| $crate::stream::poll_write($io, cx, buf)).await
+            let fd = ::std::os::fd::AsRawFd::as_raw_fd($io);
+            let op = $crate::wait::fd_op!(concat!($name, "::write"));
+            let site = ::std::panic::Location::caller();
+            ::std::future::poll_fn(move |cx| {
+                $crate::wait::pending($crate::stream::poll_write($io, cx, buf), op, fd, site)
+            })
         }
 
         /// Writes all of `buf`.
@@ -184,22 +216,41 @@ macro_rules! stream_methods {
         ///
         /// As for [`write`](Self::write); [`WriteZero`](std::io::ErrorKind::WriteZero) if the
         /// socket accepts nothing.
-        pub async fn write_all(&mut self, buf: &[u8]) -> ::std::io::Result<()> {
+        #[track_caller]
+        pub fn write_all(
+            &mut self,
+            buf: &[u8],
+        ) -> impl ::std::future::Future<Output = ::std::io::Result<()>> {
             let $s = &*self;
-            $crate::io_util::write_all(|cx, buf| $crate::stream::poll_write($io, cx, buf), buf)
-                .await
+            let fd = ::std::os::fd::AsRawFd::as_raw_fd($io);
+            let op = $crate::wait::fd_op!(concat!($name, "::write_all"));
+            $crate::wait::on(
+                op,
+                fd,
+                ::std::panic::Location::caller(),
+                $crate::io_util::write_all(
+                    move |cx, buf| $crate::stream::poll_write($io, cx, buf),
+                    buf,
+                ),
+            )
         }
     };
 
-    (@readiness ($s:ident => $io:expr)) => {
+    (@readiness $name:literal ($s:ident => $io:expr)) => {
         /// Waits until the socket is readable. Any number of tasks may wait at once.
         ///
         /// # Errors
         ///
         /// An error if the reactor has shut down.
-        pub async fn readable(&self) -> ::std::io::Result<()> {
+        #[track_caller]
+        pub fn readable(&self) -> impl ::std::future::Future<Output = ::std::io::Result<()>> {
             let $s = self;
-            $io.readable().await
+            $crate::wait::on(
+                $crate::wait::fd_op!(concat!($name, "::readable")),
+                ::std::os::fd::AsRawFd::as_raw_fd($io),
+                ::std::panic::Location::caller(),
+                $io.ready_read(),
+            )
         }
 
         /// Waits until the socket is writable. Any number of tasks may wait at once.
@@ -207,9 +258,15 @@ macro_rules! stream_methods {
         /// # Errors
         ///
         /// An error if the reactor has shut down.
-        pub async fn writable(&self) -> ::std::io::Result<()> {
+        #[track_caller]
+        pub fn writable(&self) -> impl ::std::future::Future<Output = ::std::io::Result<()>> {
             let $s = self;
-            $io.writable().await
+            $crate::wait::on(
+                $crate::wait::fd_op!(concat!($name, "::writable")),
+                ::std::os::fd::AsRawFd::as_raw_fd($io),
+                ::std::panic::Location::caller(),
+                $io.ready_write(),
+            )
         }
     };
 }
@@ -226,9 +283,9 @@ macro_rules! impl_futures_io {
     (AsyncRead for $($ty:ty),+; $s:ident => $io:expr) => {$(
         #[cfg(feature = "futures-io")]
         impl ::futures_io::AsyncRead for $ty {
-            $crate::stream::impl_futures_io!(@poll $s => $io; poll_read(buf: &mut [u8]));
+            $crate::stream::impl_futures_io!(@poll $s => $io; "AsyncRead"; poll_read(buf: &mut [u8]));
             $crate::stream::impl_futures_io!(
-                @poll $s => $io; poll_read_vectored(bufs: &mut [::std::io::IoSliceMut<'_>])
+                @poll $s => $io; "AsyncRead"; poll_read_vectored(bufs: &mut [::std::io::IoSliceMut<'_>])
             );
         }
     )+};
@@ -236,9 +293,9 @@ macro_rules! impl_futures_io {
     (AsyncWrite for $($ty:ty),+; $s:ident => $io:expr) => {$(
         #[cfg(feature = "futures-io")]
         impl ::futures_io::AsyncWrite for $ty {
-            $crate::stream::impl_futures_io!(@poll $s => $io; poll_write(buf: &[u8]));
+            $crate::stream::impl_futures_io!(@poll $s => $io; "AsyncWrite"; poll_write(buf: &[u8]));
             $crate::stream::impl_futures_io!(
-                @poll $s => $io; poll_write_vectored(bufs: &[::std::io::IoSlice<'_>])
+                @poll $s => $io; "AsyncWrite"; poll_write_vectored(bufs: &[::std::io::IoSlice<'_>])
             );
 
             fn poll_flush(
@@ -259,14 +316,20 @@ macro_rules! impl_futures_io {
     )+};
 
     // One read or write method, handed to the function of the same name above.
-    (@poll $s:ident => $io:expr; $name:ident($bufs:ident: $bufs_ty:ty)) => {
+    (@poll $s:ident => $io:expr; $trait:literal; $name:ident($bufs:ident: $bufs_ty:ty)) => {
+        #[track_caller]
         fn $name(
             self: ::std::pin::Pin<&mut Self>,
             cx: &mut ::std::task::Context<'_>,
             $bufs: $bufs_ty,
         ) -> ::std::task::Poll<::std::io::Result<usize>> {
             let $s = &*self;
-            $crate::stream::$name($io, cx, $bufs)
+            $crate::wait::pending(
+                $crate::stream::$name($io, cx, $bufs),
+                $crate::wait::fd_op!(concat!($trait, "::", stringify!($name))),
+                ::std::os::fd::AsRawFd::as_raw_fd($io),
+                ::std::panic::Location::caller(),
+            )
         }
     };
 }

@@ -1,7 +1,9 @@
 //! `UdpSocket`: datagrams without blocking the thread.
 
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 
 use crate::addr::{ToSocketAddrs, resolve};
 use crate::reactor::Handle;
@@ -89,8 +91,11 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The system's error; `ConnectionRefused` may report an earlier datagram's ICMP error.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    #[track_caller]
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UdpSocket::send", self.io.as_raw_fd(), async move {
+            self.io.io_write(|s| s.send(buf)).await
+        })
     }
 
     /// Receives one datagram from the connected peer; a datagram longer than `buf` is
@@ -99,8 +104,11 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    #[track_caller]
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UdpSocket::recv", self.io.as_raw_fd(), async move {
+            self.io.io_read(|s| s.recv(buf)).await
+        })
     }
 
     /// Sends `buf` to `target` (an address; names are not resolved here).
@@ -108,8 +116,15 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.io.write_with(|s| s.send_to(buf, target)).await
+    #[track_caller]
+    pub fn send_to(
+        &self,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UdpSocket::send_to", self.io.as_raw_fd(), async move {
+            self.io.io_write(|s| s.send_to(buf, target)).await
+        })
     }
 
     /// Receives one datagram and its sender's address.
@@ -117,8 +132,14 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.recv_from(buf)).await
+    #[track_caller]
+    pub fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        crate::wait::waits!("UdpSocket::recv_from", self.io.as_raw_fd(), async move {
+            self.io.io_read(|s| s.recv_from(buf)).await
+        })
     }
 
     /// Receives the next datagram without removing it from the queue.
@@ -126,8 +147,14 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.peek_from(buf)).await
+    #[track_caller]
+    pub fn peek_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        crate::wait::waits!("UdpSocket::peek_from", self.io.as_raw_fd(), async move {
+            self.io.io_read(|s| s.peek_from(buf)).await
+        })
     }
 
     socket::forward_to_std! {

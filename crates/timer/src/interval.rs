@@ -1,12 +1,19 @@
 //! [`Interval`]: ticks at a fixed period, with a policy for ticks it falls behind on.
 
 use std::fmt;
+use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use eddy_wake::wait::{self, WaitKind, WaitOp};
+
 use crate::handle::Handle;
 use crate::sleep::{Sleep, sleep_until};
+
+/// A task awaiting [`Interval::tick`] waits on its next deadline, for task dumps.
+static TICK: WaitOp = WaitOp::new(WaitKind::Timer, "Interval::tick");
 
 /// Ticks every `period`, the first tick at once.
 ///
@@ -62,8 +69,16 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick and returns its scheduled instant.
-    pub async fn tick(&mut self) -> Instant {
-        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    #[track_caller]
+    pub fn tick(&mut self) -> impl Future<Output = Instant> + '_ {
+        let site = Location::caller();
+        std::future::poll_fn(move |cx| {
+            let poll = self.poll_tick(cx);
+            if poll.is_pending() {
+                wait::record(&TICK, wait::encode_instant(self.sleep.deadline()), site);
+            }
+            poll
+        })
     }
 
     /// Polls for the next tick; the `Poll` form of [`tick`](Self::tick).

@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use crate::driver::Armed;
 use crate::handle::Handle;
@@ -153,11 +156,24 @@ impl Sleep {
     }
 }
 
+/// What a task awaiting a [`Sleep`] waits on, for task dumps (eddy-wake's `wait`).
+static SLEEP: WaitOp = WaitOp::new(WaitKind::Timer, "sleep");
+
 impl Future for Sleep {
     type Output = ();
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.get_mut().poll_elapsed(cx)
+        let this = self.get_mut();
+        let poll = this.poll_elapsed(cx);
+        if poll.is_pending() {
+            wait::record(
+                &SLEEP,
+                wait::encode_instant(this.deadline),
+                Location::caller(),
+            );
+        }
+        poll
     }
 }
 

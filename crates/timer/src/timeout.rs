@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use crate::sleep::{Sleep, sleep, sleep_until};
 
@@ -72,9 +75,13 @@ impl<F> Timeout<F> {
     }
 }
 
+/// A timeout whose future recorded no wait of its own, for task dumps.
+static TIMEOUT: WaitOp = WaitOp::new(WaitKind::Timer, "timeout");
+
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of a pinned `Timeout`
         // (`into_inner` takes `self` by value, which needs `Timeout: Unpin`, i.e. `F: Unpin`),
@@ -86,7 +93,17 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        this.sleep.poll_elapsed(cx).map(|()| Err(Elapsed))
+        let poll = this.sleep.poll_elapsed(cx).map(|()| Err(Elapsed));
+        // What the wrapped future waits on says more than the deadline; only a future that
+        // recorded nothing leaves the timeout's own record.
+        if poll.is_pending() && !wait::recorded() {
+            wait::record(
+                &TIMEOUT,
+                wait::encode_instant(this.sleep.deadline()),
+                Location::caller(),
+            );
+        }
+        poll
     }
 }
 

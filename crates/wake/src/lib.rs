@@ -8,6 +8,10 @@
 //!   operation through [`coop::poll_proceed`] and yield when it is gone, so a task whose
 //!   reads always succeed still lets the others on its thread run. It lives here, not in
 //!   the executor, so the socket and timer crates take part without knowing the executor.
+//! - [`wait`]: wait records. A scheduler marks each task's [`wait::WaitSlot`] around its
+//!   poll; leaf futures record there what they return `Pending` on (an fd, a timer, a task,
+//!   a sender), with the `.await`'s location, so a task dump can say what every task waits
+//!   on. Here for the same reason as the budget.
 //! - [`EnteredStack`]: the per-thread stack behind each crate's `Handle::enter` guards,
 //!   which may drop in any order.
 //! - [`loom`]: the one shim every eddy crate names its atomics, locks, cells and threads
@@ -18,6 +22,7 @@
 
 pub mod coop;
 pub mod loom;
+pub mod wait;
 
 mod atomic_waker;
 mod entered;

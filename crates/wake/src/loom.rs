@@ -184,6 +184,23 @@ pub mod unmodelled {
     }
 }
 
+/// The wait clock (`wait.rs`): milliseconds as of the last `advance_clock`. A plain
+/// process-wide timestamp in both configurations: a record's time only needs to be
+/// recent, which any Relaxed load of it is, so loom has nothing to explore here.
+static WAIT_CLOCK_MS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The wait clock's value.
+#[inline]
+pub(crate) fn wait_clock_ms() -> u32 {
+    WAIT_CLOCK_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the wait clock.
+#[inline]
+pub(crate) fn set_wait_clock_ms(ms: u32) {
+    WAIT_CLOCK_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
 #[cfg(not(eddy_loom))]
 #[allow(unused_imports)] // Each crate uses a different subset.
 pub mod thread {

@@ -260,6 +260,68 @@ pub(crate) fn debug_mode() -> usize {
     listed
 }
 
+/// 2.9: what every task waits on, and a deadlock found from it: a connection waiting for
+/// its client's request, and two tasks each awaiting the other's answer. Returns how many
+/// deadlocks the dump found.
+pub(crate) fn deadlock() -> usize {
+    use eddy::net::{TcpListener, TcpStream};
+    use eddy::sync::oneshot;
+
+    let rt = eddy::Runtime::builder()
+        .current_thread()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let handle = eddy::Handle::current();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind on loopback");
+        let addr = listener.local_addr().expect("a bound address");
+        let _client = TcpStream::connect(addr).await.expect("connect");
+        let (mut conn, _) = listener.accept().await.expect("accept");
+        handle.spawn_named("conn", async move {
+            let mut request = [0u8; 512];
+            let _ = conn.read(&mut request).await; // the client never writes
+        });
+        // Each side makes a channel for its answer, gives the other its receiver, and
+        // waits for the other's answer before sending its own: neither ever can.
+        let (to_pricer, from_auditor) = oneshot::channel::<oneshot::Receiver<u64>>();
+        let (to_auditor, from_pricer) = oneshot::channel::<oneshot::Receiver<u64>>();
+        handle.spawn_named("pricer", async move {
+            let (price, price_rx) = oneshot::channel::<u64>();
+            let _ = to_auditor.send(price_rx);
+            let audit = from_auditor.await.expect("the auditor's receiver");
+            if !price.is_closed() {
+                let approved = audit.await.unwrap_or(0);
+                let _ = price.send(approved * 2);
+            }
+        });
+        handle.spawn_named("auditor", async move {
+            let (audit, audit_rx) = oneshot::channel::<u64>();
+            let _ = to_pricer.send(audit_rx);
+            let price = from_pricer.await.expect("the pricer's receiver");
+            if !audit.is_closed() {
+                let quoted = price.await.unwrap_or(0);
+                let _ = audit.send(quoted);
+            }
+        });
+        // Let them get there (a few polls each).
+        let mut dump = handle.dump();
+        for _ in 0..1000 {
+            if !dump.deadlocks().is_empty() {
+                break;
+            }
+            eddy::sleep(Duration::from_millis(1)).await;
+            dump = handle.dump();
+        }
+        println!("  the task dump: each waiting task says what it waits on, and where");
+        for line in dump.to_string().lines() {
+            println!("    {line}");
+        }
+        dump.deadlocks().len()
+    })
+}
+
 /// 2.8: the loop by hand: build a runtime, drive it with `block_on`, and reach it from
 /// inside through `Handle::current()`.
 pub(crate) fn manual_loop() -> u64 {

@@ -55,8 +55,9 @@ mod stdio;
 mod watch;
 
 use std::ffi::OsStr;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::panic::Location;
 use std::path::Path;
 use std::pin::pin;
 use std::process::{ExitStatus, Output, Stdio};
@@ -65,7 +66,12 @@ use std::task::{Context, Poll};
 pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
 pub(crate) use stdio::{PipeRead, read_to_end};
 
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 use watch::ExitWatch;
+
+/// A task awaiting a child's exit waits on its pid, for task dumps.
+static WAIT: WaitOp = WaitOp::new(WaitKind::Process, "Child::wait");
+static WAIT_WITH_OUTPUT: WaitOp = WaitOp::new(WaitKind::Process, "Child::wait_with_output");
 
 /// A process to start: [`std::process::Command`]'s builder, whose [`spawn`](Command::spawn)
 /// gives an async [`Child`].
@@ -376,18 +382,35 @@ impl Child {
     /// The system's error from `waitpid`: [`ECHILD`](libc::ECHILD) if something else in the
     /// process reaped the child (a `waitpid(-1)` elsewhere, or `SIGCHLD` set to be ignored);
     /// an error if the runtime the child was spawned on has shut down.
-    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+    #[track_caller]
+    pub fn wait(&mut self) -> impl Future<Output = io::Result<ExitStatus>> {
+        let site = Location::caller();
         drop(self.stdin.take());
-        poll_fn(|cx| self.poll_wait(cx)).await
+        poll_fn(move |cx| self.poll_wait_at(cx, &WAIT, site))
     }
 
     /// [`wait`](Child::wait) as a poll function (it does not close stdin).
+    #[track_caller]
     pub fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<ExitStatus>> {
+        self.poll_wait_at(cx, &WAIT, Location::caller())
+    }
+
+    /// [`poll_wait`](Child::poll_wait), recording `op` at `site` while the child runs.
+    fn poll_wait_at(
+        &mut self,
+        cx: &mut Context<'_>,
+        op: &'static WaitOp,
+        site: &'static Location<'static>,
+    ) -> Poll<io::Result<ExitStatus>> {
         let Child { inner, exit, .. } = self;
         let inner = inner
             .as_mut()
             .expect("invariant: `inner` is taken only in `drop`");
-        exit.poll_exit(cx, inner)
+        let poll = exit.poll_exit(cx, inner);
+        if poll.is_pending() {
+            wait::record(op, u64::from(inner.id()), site);
+        }
+        poll
     }
 
     /// The exit status if the child has exited, without waiting; `Ok(None)` while it runs.
@@ -417,9 +440,13 @@ impl Child {
     /// # Errors
     ///
     /// As for [`start_kill`](Child::start_kill) and [`wait`](Child::wait).
-    pub async fn kill(&mut self) -> io::Result<ExitStatus> {
-        self.start_kill()?;
-        self.wait().await
+    #[track_caller]
+    pub fn kill(&mut self) -> impl Future<Output = io::Result<ExitStatus>> {
+        let site = Location::caller();
+        async move {
+            self.start_kill()?;
+            poll_fn(|cx| self.poll_wait_at(cx, &WAIT, site)).await
+        }
     }
 
     /// Sends `signal` to the child (`SIGTERM` to ask it to stop, for example): asyncio's
@@ -450,7 +477,12 @@ impl Child {
     /// # Errors
     ///
     /// The first error of reading either stream or of [`wait`](Child::wait).
-    pub async fn wait_with_output(mut self) -> io::Result<Output> {
+    #[track_caller]
+    pub fn wait_with_output(self) -> impl Future<Output = io::Result<Output>> {
+        self.wait_with_output_at(Location::caller())
+    }
+
+    async fn wait_with_output_at(mut self, site: &'static Location<'static>) -> io::Result<Output> {
         drop(self.stdin.take());
         let mut stdout = self.stdout.take();
         let mut stderr = self.stderr.take();
@@ -468,8 +500,9 @@ impl Child {
                     r?;
                     err_done = true;
                 }
+                // Last, so its record (the child's pid) stands over the pipes'.
                 if status.is_none()
-                    && let Poll::Ready(s) = self.poll_wait(cx)
+                    && let Poll::Ready(s) = self.poll_wait_at(cx, &WAIT_WITH_OUTPUT, site)
                 {
                     status = Some(s?);
                 }

@@ -158,7 +158,7 @@ impl Runtime {
         if self.handle.inner.debug {
             // Tasks already aborted are on their way out; the listing is about the others.
             let pending = self.handle.tasks().into_iter().filter(|t| !t.cancelled);
-            let dump = crate::debug::Dump::new(pending.collect());
+            let dump = crate::debug::Dump::new(pending.collect(), self.handle.inner.timer.now());
             if !dump.is_empty()
                 && let Some(hook) = &self.handle.inner.on_pending_at_shutdown
             {
@@ -357,7 +357,7 @@ impl Handle {
     /// });
     /// ```
     pub fn dump(&self) -> crate::debug::Dump {
-        crate::debug::Dump::new(self.tasks())
+        crate::debug::Dump::new(self.tasks(), self.inner.timer.now())
     }
 
     /// The runtime's counters: scheduler, blocking pool, timers, reactor. Each counter is

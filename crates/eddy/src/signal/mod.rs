@@ -57,13 +57,18 @@
 mod delivery;
 mod registry;
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::os::fd::RawFd;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use delivery::{Delivery, Listener};
+use eddy_wake::wait::{self, WaitKind, WaitOp};
+
+/// A task awaiting [`Signal::recv`] waits on its signal, for task dumps.
+static RECV: WaitOp = WaitOp::new(WaitKind::Signal, "Signal::recv");
 
 /// Which signal to listen for: a signal number, with constructors for the common ones.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -207,14 +212,26 @@ impl Signal {
     ///
     /// Cancel-safe: dropping the future loses nothing; a delivery it did not report is
     /// reported by the next `recv`.
-    pub async fn recv(&mut self) {
-        poll_fn(|cx| self.poll_recv(cx)).await;
+    #[track_caller]
+    pub fn recv(&mut self) -> impl Future<Output = ()> {
+        let site = Location::caller();
+        poll_fn(move |cx| self.poll_recv_at(cx, site))
     }
 
     /// [`recv`](Self::recv) as a poll function: `Ready` once a delivery came since the
     /// last `Ready`; otherwise registers `cx`'s waker and returns `Pending`.
+    #[track_caller]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.listener.poll(cx)
+        self.poll_recv_at(cx, Location::caller())
+    }
+
+    /// [`poll_recv`](Self::poll_recv), recording the wait at `site` (eddy-wake's `wait`).
+    fn poll_recv_at(&mut self, cx: &mut Context<'_>, site: &'static Location<'static>) -> Poll<()> {
+        let poll = self.listener.poll(cx);
+        if poll.is_pending() {
+            wait::record(&RECV, self.kind.as_raw() as u64, site);
+        }
+        poll
     }
 
     /// The signal this listener listens for.
@@ -227,6 +244,7 @@ impl futures_core::Stream for Signal {
     type Item = ();
 
     /// Never ends: each item is one (possibly coalesced) delivery.
+    #[track_caller]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
         self.get_mut().poll_recv(cx).map(Some)
     }

@@ -12,8 +12,11 @@ mod tests;
 
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::panic::Location;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use crate::loom::sync::Arc;
 use crate::sync::waker_list::Key;
@@ -167,6 +170,9 @@ impl fmt::Debug for CancellationToken {
     }
 }
 
+/// A task awaiting a token's cancellation waits for whoever cancels it.
+static CANCELLED: WaitOp = WaitOp::new(WaitKind::Notify, "CancellationToken::cancelled");
+
 /// The future of [`CancellationToken::cancelled`]: completes once the token is cancelled.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Cancelled<'a> {
@@ -178,9 +184,14 @@ pub struct Cancelled<'a> {
 impl Future for Cancelled<'_> {
     type Output = ();
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.token.node().poll_cancelled(&mut this.key, cx)
+        let poll = this.token.node().poll_cancelled(&mut this.key, cx);
+        if poll.is_pending() {
+            wait::record(&CANCELLED, 0, Location::caller());
+        }
+        poll
     }
 }
 
@@ -209,9 +220,14 @@ pub struct CancelledOwned {
 impl Future for CancelledOwned {
     type Output = ();
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.token.node().poll_cancelled(&mut this.key, cx)
+        let poll = this.token.node().poll_cancelled(&mut this.key, cx);
+        if poll.is_pending() {
+            wait::record(&CANCELLED, 0, Location::caller());
+        }
+        poll
     }
 }
 

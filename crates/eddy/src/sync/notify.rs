@@ -19,8 +19,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use crate::loom::sync::{Mutex, lock};
 
@@ -167,12 +170,26 @@ impl Default for Notify {
     }
 }
 
+/// A task awaiting [`Notify::notified`] waits for whoever notifies it.
+static NOTIFIED: WaitOp = WaitOp::new(WaitKind::Notify, "Notify::notified");
+
 impl Future for Notified<'_> {
     type Output = ();
 
     /// `Ready` once notified; polling again after that returns `Ready` at once.
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
+        let poll = self.get_mut().poll_notified(cx);
+        if poll.is_pending() {
+            wait::record(&NOTIFIED, 0, Location::caller());
+        }
+        poll
+    }
+}
+
+impl Notified<'_> {
+    fn poll_notified(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         if this.done {
             return Poll::Ready(());
         }

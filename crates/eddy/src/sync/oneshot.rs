@@ -40,6 +40,13 @@
 //!   and by the sender's drop.
 //! - `tx_waker`: the waker of a pending [`Sender::closed`], taken and woken by `close` and
 //!   by the receiver's drop.
+//! - `sender_task`: the task the sender was created in, replaced by the task of each later
+//!   `is_closed` or `closed` poll (marked as used), for the receiver's wait record
+//!   (`eddy_wake::wait`): a task dump draws the receiver's task waiting on it, which is how
+//!   it finds two tasks each awaiting the other's value. A sender moved into another task
+//!   and not used there still names its creator, unmarked, so such a cycle is reported as
+//!   unconfirmed. A change of holder wakes a waiting receiver once, so that its record is
+//!   brought up to date by its next poll.
 //!
 //! A mutex rather than a state word of atomics: each side takes the lock at most a handful
 //! of times per channel, so the lock is never contended for long, and the protocol stays
@@ -49,8 +56,11 @@
 use std::error::Error;
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use crate::loom::sync::{Arc, Mutex, lock};
 
@@ -73,6 +83,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             receiver_closed: false,
             rx_waker: None,
             tx_waker: None,
+            sender_task: current_task(),
         }),
     });
     (
@@ -126,7 +137,39 @@ struct State<T> {
     receiver_closed: bool,
     rx_waker: Option<Waker>,
     tx_waker: Option<Waker>,
+    /// Who holds the sender, as far as eddy can tell, for the receiver's wait record: the
+    /// id of the task it was created in, or (with [`USED`] set) last used in; 0 for none.
+    sender_task: u64,
 }
+
+/// In `sender_task`: the sender was used (`is_closed`, `closed`) in that task, which is
+/// evidence that the task holds it; without it, the task only created it.
+const USED: u64 = wait::SENDER_USED;
+
+/// The id of the task being polled on this thread, or 0.
+fn current_task() -> u64 {
+    eddy_executor::current_task_id().map_or(0, |id| id.as_u64())
+}
+
+/// Records the current task, if any, as the one holding the sender. When that changes
+/// what a waiting receiver recorded, returns its waker, to wake once the lock is released:
+/// its next poll records the new holder (one spurious wake per change, which in practice
+/// means one per channel).
+#[must_use = "the receiver's waker must be woken after the lock is released"]
+fn note_sender<T>(state: &mut State<T>) -> Option<Waker> {
+    let task = current_task();
+    if task == 0 || state.sender_task == task | USED {
+        return None;
+    }
+    state.sender_task = task | USED;
+    state.rx_waker.clone()
+}
+
+/// A task awaiting a [`Receiver`] waits on the task holding the [`Sender`] (as far as eddy
+/// can tell: the task it was created or last used in).
+static RECV: WaitOp = WaitOp::new(WaitKind::Sender, "oneshot::Receiver");
+/// A task in [`Sender::closed`] waits for the receiver to go.
+static CLOSED: WaitOp = WaitOp::new(WaitKind::Other, "oneshot::Sender::closed");
 
 /// Stores `waker` in `slot` unless the one there already wakes the same task.
 fn store_waker(slot: &mut Option<Waker>, waker: &Waker) {
@@ -171,9 +214,17 @@ impl<T> Sender<T> {
     /// Whether the receiver is gone (dropped or [closed](Receiver::close)), so a
     /// [`send`](Sender::send) would fail.
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .as_ref()
-            .is_some_and(|inner| lock(&inner.state).receiver_closed)
+        self.inner.as_ref().is_some_and(|inner| {
+            let (closed, waker) = {
+                let mut state = lock(&inner.state);
+                let waker = note_sender(&mut state);
+                (state.receiver_closed, waker)
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            closed
+        })
     }
 
     /// Waits until the receiver is gone: a producer can `race` its work against this and
@@ -181,8 +232,16 @@ impl<T> Sender<T> {
     ///
     /// Only one task should wait on `closed` at a time; a second waiter replaces the first
     /// one's waker.
-    pub async fn closed(&mut self) {
-        poll_fn(|cx| self.poll_closed(cx)).await;
+    #[track_caller]
+    pub fn closed(&mut self) -> impl Future<Output = ()> {
+        let site = Location::caller();
+        poll_fn(move |cx| {
+            let poll = self.poll_closed(cx);
+            if poll.is_pending() {
+                wait::record(&CLOSED, 0, site);
+            }
+            poll
+        })
     }
 
     /// The poll form of [`closed`](Sender::closed): `Ready` once the receiver is gone.
@@ -190,12 +249,20 @@ impl<T> Sender<T> {
         let Some(inner) = &self.inner else {
             return Poll::Ready(());
         };
-        let mut state = lock(&inner.state);
-        if state.receiver_closed {
-            return Poll::Ready(());
+        let (poll, waker) = {
+            let mut state = lock(&inner.state);
+            let waker = note_sender(&mut state);
+            if state.receiver_closed {
+                (Poll::Ready(()), waker)
+            } else {
+                store_waker(&mut state.tx_waker, cx.waker());
+                (Poll::Pending, waker)
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
         }
-        store_waker(&mut state.tx_waker, cx.waker());
-        Poll::Pending
+        poll
     }
 }
 
@@ -252,6 +319,7 @@ impl<T> Future for Receiver<T> {
 
     /// `Ready(Ok(value))` once sent; `Ready(Err(RecvError))` if the sender was dropped
     /// without sending. Polling again after `Ready` returns `Err(RecvError)`.
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut state = lock(&self.inner.state);
         if let Some(value) = state.value.take() {
@@ -261,6 +329,7 @@ impl<T> Future for Receiver<T> {
             return Poll::Ready(Err(RecvError(())));
         }
         store_waker(&mut state.rx_waker, cx.waker());
+        wait::record(&RECV, state.sender_task, Location::caller());
         Poll::Pending
     }
 }

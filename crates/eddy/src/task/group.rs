@@ -3,10 +3,16 @@
 use std::any::Any;
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
+use eddy_wake::wait::{self, WaitKind, WaitOp};
+
 use super::{JoinError, JoinHandle, JoinSet};
+
+/// A task in [`TaskGroup::wait`] waits on any of the group's children.
+static WAIT: WaitOp = WaitOp::new(WaitKind::AnyTask, "TaskGroup::wait");
 
 /// A scope of tasks that succeed or fail together — asyncio's `TaskGroup`.
 ///
@@ -155,7 +161,12 @@ impl<T: Send + 'static, E: Send + 'static> TaskGroup<T, E> {
     /// # Errors
     ///
     /// [`GroupError`] listing each child's `Err` or panic.
-    pub async fn wait(mut self) -> Result<Vec<T>, GroupError<E>> {
+    #[track_caller]
+    pub fn wait(self) -> impl Future<Output = Result<Vec<T>, GroupError<E>>> {
+        self.wait_at(Location::caller())
+    }
+
+    async fn wait_at(mut self, site: &'static Location<'static>) -> Result<Vec<T>, GroupError<E>> {
         let mut outputs: Vec<Option<T>> = Vec::new();
         let mut failures = Vec::new();
         poll_fn(|cx| {
@@ -180,8 +191,11 @@ impl<T: Send + 'static, E: Send + 'static> TaskGroup<T, E> {
                         shared.waker = Some(cx.waker().clone());
                     }
                 }
-                let joined = match self.set.poll_join_next(cx) {
-                    Poll::Pending => return Poll::Pending,
+                let joined = match self.set.poll_join_next_at(cx, site) {
+                    Poll::Pending => {
+                        wait::record(&WAIT, self.set.len() as u64, site);
+                        return Poll::Pending;
+                    }
                     Poll::Ready(None) => continue,
                     Poll::Ready(Some(joined)) => joined,
                 };

@@ -10,11 +10,16 @@
 
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use eddy_executor::{AbortHandle, JoinError, JoinHandle};
+use eddy_wake::wait::{self, WaitKind, WaitOp};
+
+/// A task awaiting [`JoinSet::join_next`] waits on any of the set's tasks.
+static JOIN_NEXT: WaitOp = WaitOp::new(WaitKind::AnyTask, "JoinSet::join_next");
 use eddy_timer::AtomicWaker;
 
 use crate::loom::sync::{Mutex, lock};
@@ -135,12 +140,33 @@ impl<T> JoinSet<T> {
 
     /// Waits for the next task to finish and returns its result, or `None` when the set is
     /// empty. Cancel-safe: dropping the future loses no result.
-    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        poll_fn(|cx| self.poll_join_next(cx)).await
+    #[track_caller]
+    pub fn join_next(&mut self) -> impl Future<Output = Option<Result<T, JoinError>>> {
+        let site = Location::caller();
+        poll_fn(move |cx| self.poll_join_next_at(cx, site))
     }
 
     /// Polls for the next finished task; see [`join_next`](JoinSet::join_next).
+    #[track_caller]
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_at(cx, Location::caller())
+    }
+
+    /// [`poll_join_next`](JoinSet::poll_join_next), recording a wait at `site` if it is
+    /// `Pending` (after the members' own records, so the set's stands).
+    pub(crate) fn poll_join_next_at(
+        &mut self,
+        cx: &mut Context<'_>,
+        site: &'static Location<'static>,
+    ) -> Poll<Option<Result<T, JoinError>>> {
+        let poll = self.poll_members(cx);
+        if poll.is_pending() {
+            wait::record(&JOIN_NEXT, self.len as u64, site);
+        }
+        poll
+    }
+
+    fn poll_members(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         if self.len == 0 {
             return Poll::Ready(None);
         }

@@ -19,3 +19,4 @@ mod support;
 mod sync;
 mod task_hook;
 mod tasks;
+mod waits;

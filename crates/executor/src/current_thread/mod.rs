@@ -37,6 +37,7 @@ use crate::loom::sync::atomic::{AtomicBool, AtomicUsize};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, Unpark};
 use crate::task::{JoinHandle, Notified, Observer, OwnedTasks, Schedule, TaskBuilder, TaskInfo};
+use eddy_wake::wait;
 
 /// Tasks run between two looks at the inject queue first.
 const INJECT_INTERVAL: u32 = 31;
@@ -375,11 +376,14 @@ impl<P: Park> CurrentThread<P> {
             if since_driver >= DRIVER_INTERVAL {
                 driver.park_timeout(Duration::ZERO);
                 since_driver = 0;
+                // Wait records' timestamps (`eddy_wake::wait`) stay within this many polls.
+                wait::advance_clock();
             } else if ran == 0 && !shared.main.woken.load(Relaxed) {
                 // Nothing to run and the main future is not woken: sleep in the driver.
                 shared.counters.park();
                 driver.park();
                 since_driver = 0;
+                wait::advance_clock();
             }
         }
     }

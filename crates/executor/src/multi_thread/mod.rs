@@ -29,6 +29,7 @@ use crate::loom::sync::{Arc, Mutex};
 use crate::metrics::{Counters, SchedulerMetrics, SharedCounter};
 use crate::park::{Park, ThreadParker, ThreadUnparker, Unpark};
 use crate::task::{JoinHandle, Notified, Observer, OwnedTasks, Schedule, TaskBuilder, TaskInfo};
+use eddy_wake::wait;
 
 mod handoff;
 mod idle;
@@ -186,6 +187,8 @@ impl MultiThread {
         let main = self.shared.owned.enter_main(Location::caller());
         let observer = self.shared.observer();
         ThreadParker::new().block_on(std::future::poll_fn(|cx| {
+            // This thread parks between these polls: wait records' timestamps start here.
+            wait::advance_clock();
             main.poll(observer, || coop::budgeted(|| future.as_mut().poll(cx)))
         }))
     }

@@ -40,6 +40,7 @@ use crate::loom::sync::atomic::Ordering::{AcqRel, SeqCst};
 use crate::park::{Park, ThreadParker};
 use crate::task::raw::Header;
 use crate::task::{Notified, RawTask};
+use eddy_wake::wait;
 
 /// Ticks between two looks at the global queue first.
 const GLOBAL_INTERVAL: u32 = 61;
@@ -166,6 +167,8 @@ impl Core {
             shared.poll_driver();
             cx.in_driver.set(false);
             self.notify_after_driver(shared, queued);
+            // Wait records' timestamps (`eddy_wake::wait`) stay within this many polls.
+            wait::advance_clock();
         }
         cx.running.set(task.raw().header_ptr().as_ptr());
         shared.workers[self.index].counters.poll();
@@ -260,6 +263,7 @@ impl Core {
             }
         };
         handoff::consume_unpark(&me.unparked);
+        wait::advance_clock();
         if !idle.unregister_sleeper(self.index) {
             // A producer popped us and counted us as searching.
             self.searching = true;

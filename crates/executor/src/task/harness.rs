@@ -16,6 +16,7 @@ use super::error::JoinError;
 use super::raw::{Cell, Header, Notified, RawTask, Schedule, Stage, Vtable};
 use super::state::{COMPLETE, JOIN_INTEREST, JOIN_WAKER, ToIdle, ToRunning};
 use super::waker;
+use eddy_wake::wait::{self, WaitRecord};
 
 /// The vtable for `Cell<F, S>`, one static per instantiation.
 pub(crate) fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
@@ -29,6 +30,7 @@ pub(crate) fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
             drop_join_handle: drop_join_handle::<F, S>,
             shutdown: shutdown::<F, S>,
             name: name::<F, S>,
+            wait: wait::<F, S>,
         };
     }
     &Table::<F, S>::VTABLE
@@ -48,6 +50,15 @@ unsafe fn name<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<String> {
     // SAFETY: forwarded precondition; the scheduler lives in the cell until it is freed.
     let cell = unsafe { cell::<F, S>(ptr) };
     cell.scheduler.name(cell.header.id)
+}
+
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`: the caller holds a reference to it (or the lock of a list
+/// that does).
+unsafe fn wait<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<WaitRecord> {
+    // SAFETY: forwarded precondition; the slot lives in the cell until it is freed, and is
+    // read through its sequence lock, never written here.
+    unsafe { cell::<F, S>(ptr) }.wait.read()
 }
 
 /// # Safety
@@ -110,6 +121,7 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     let mut cx = Context::from_waker(&waker);
     let header = &cell.header;
     let _polling = super::id::PollingGuard::enter(header.id);
+    let _waits = wait::enter(&cell.wait);
     // With debug mode off, this branch is the monitor's whole cost (`debug/`).
     let res = match cell.scheduler.observer() {
         None => poll_stage(cell, &mut cx),

@@ -82,6 +82,28 @@ impl Drop for PollingGuard {
     }
 }
 
+/// A task id from its number ([`TaskId::as_u64`]), for tools that read ids back (a dump's
+/// JSON); 0, which no task has, is an error.
+impl TryFrom<u64> for TaskId {
+    type Error = InvalidTaskId;
+
+    fn try_from(n: u64) -> Result<TaskId, InvalidTaskId> {
+        NonZeroU64::new(n).map(TaskId).ok_or(InvalidTaskId(()))
+    }
+}
+
+/// 0 is not a task id: from `TaskId::try_from`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct InvalidTaskId(());
+
+impl fmt::Display for InvalidTaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("0 is not a task id: task ids start at 1")
+    }
+}
+
+impl std::error::Error for InvalidTaskId {}
+
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

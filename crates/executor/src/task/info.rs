@@ -3,6 +3,8 @@
 use std::panic::Location;
 use std::time::Duration;
 
+use eddy_wake::wait::WaitRecord;
+
 use super::TaskId;
 
 /// What a task is doing at the moment of a snapshot.
@@ -54,4 +56,8 @@ pub struct TaskInfo {
     /// Pending with no waker left anywhere: nothing can wake it again (only `abort` or
     /// shutdown ends it). asyncio calls this "Task was destroyed but it is pending".
     pub lost_wake: bool,
+    /// What its last poll returned `Pending` on, if an eddy future said so (a socket, a
+    /// timer, a `JoinHandle`, a channel, ...); `None` for a task that has not waited yet,
+    /// waits on something eddy does not know, or was being rewritten at that instant.
+    pub wait: Option<WaitRecord>,
 }

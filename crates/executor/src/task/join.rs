@@ -3,8 +3,11 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 use super::error::JoinError;
 use super::id::TaskId;
@@ -146,6 +149,7 @@ impl<T> AbortOnDrop<T> {
 impl<T> Future for AbortOnDrop<T> {
     type Output = Result<T, JoinError>;
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let handle = self
             .handle
@@ -176,9 +180,13 @@ fn abort_raw(raw: RawTask) {
     }
 }
 
+/// A task awaiting another's `JoinHandle` waits on that task (`wait::WaitKind::Task`).
+static JOIN: WaitOp = WaitOp::new(WaitKind::Task, "JoinHandle");
+
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    #[track_caller]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: we are the task's JoinHandle, so its output type is `T` and `out` is the
@@ -190,6 +198,9 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_pending() {
+            wait::record(&JOIN, self.raw.id().as_u64(), Location::caller());
+        }
         out
     }
 }

@@ -23,6 +23,8 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::time::Duration;
 
+use eddy_wake::wait::WaitRecord;
+
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::sync::lock;
 use crate::loom::sync::{Arc, Mutex};
@@ -252,7 +254,9 @@ impl OwnedTasks {
             for &ptr in &inner.tasks {
                 // SAFETY: every task in the list is alive (the list holds a reference).
                 let h = unsafe { ptr.as_ref() };
-                out.push(info(h, &inner.names, &slow, now, busy.as_ref()));
+                // SAFETY: as above; the slot is read through its sequence lock.
+                let wait = unsafe { (h.vtable.wait)(ptr) };
+                out.push(info(h, wait, &inner.names, &slow, now, busy.as_ref()));
             }
         }
         let mains = lock(&self.mains);
@@ -264,6 +268,7 @@ impl OwnedTasks {
 /// One task's `TaskInfo`.
 fn info(
     h: &Header,
+    wait: Option<WaitRecord>,
     names: &HashMap<TaskId, Box<str>>,
     slow: &[TaskId],
     now: u64,
@@ -298,5 +303,6 @@ fn info(
         age: Duration::from_nanos(now.saturating_sub(h.spawned_ns)),
         parent: h.parent,
         lost_wake,
+        wait,
     }
 }

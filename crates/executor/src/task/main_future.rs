@@ -30,6 +30,8 @@ use std::collections::HashMap;
 use std::panic::Location;
 use std::time::Duration;
 
+use eddy_wake::wait::{self, WaitSlot};
+
 use super::{Observation, Observer};
 use crate::loom::sync::Arc;
 use crate::loom::sync::atomic::Ordering::Relaxed;
@@ -57,6 +59,8 @@ pub(crate) struct MainTask {
     polls: AtomicU64,
     /// A poll is running. Written only by the `block_on` thread; Relaxed: a statistic.
     running: AtomicBool,
+    /// What its last poll waited on (`eddy_wake::wait`).
+    wait: WaitSlot,
 }
 
 impl MainTask {
@@ -68,6 +72,7 @@ impl MainTask {
             started_ns: super::clock::coarse_now_ns(),
             polls: AtomicU64::new(0),
             running: AtomicBool::new(false),
+            wait: WaitSlot::new(),
         }
     }
 
@@ -100,6 +105,7 @@ impl MainTask {
             // Main is woken through `block_on`'s own waker, which `block_on` keeps: a wake
             // can always come (or the caller is stuck, which a dump shows as idle).
             lost_wake: false,
+            wait: self.wait.read(),
         }
     }
 }
@@ -125,6 +131,7 @@ impl MainGuard<'_> {
     #[inline]
     pub(crate) fn poll<R>(&self, observer: Option<&dyn Observer>, poll: impl FnOnce() -> R) -> R {
         let _polling = PollingGuard::enter(self.task.id);
+        let _waits = wait::enter(&self.task.wait);
         let _running = Running::start(&self.task, observer);
         poll()
     }

@@ -21,7 +21,7 @@ mod waker;
 
 pub use builder::TaskBuilder;
 pub use error::JoinError;
-pub use id::{TaskId, current_task_id};
+pub use id::{InvalidTaskId, TaskId, current_task_id};
 pub use info::{TaskInfo, TaskState};
 pub use join::{AbortHandle, AbortOnDrop, JoinHandle};
 pub(crate) use list::OwnedTasks;

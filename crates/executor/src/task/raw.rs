@@ -11,6 +11,8 @@ use std::panic::Location;
 use std::ptr::NonNull;
 use std::task::Waker;
 
+use eddy_wake::wait::{WaitRecord, WaitSlot};
+
 use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::AtomicU32;
 
@@ -85,6 +87,8 @@ pub(crate) struct Vtable {
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
     /// The task's name, asked of its scheduler (names live in its task list, not here).
     pub(crate) name: unsafe fn(NonNull<Header>) -> Option<String>,
+    /// What the task's last poll waited on (`eddy_wake::wait`), for snapshots.
+    pub(crate) wait: unsafe fn(NonNull<Header>) -> Option<WaitRecord>,
 }
 
 /// The future, or what it left behind.
@@ -102,6 +106,10 @@ pub(crate) enum Stage<F: Future> {
 pub(crate) struct Cell<F: Future, S> {
     pub(crate) header: Header,
     pub(crate) scheduler: S,
+    /// What the last poll waited on: written by the poller, read by snapshots
+    /// (`eddy_wake::wait`'s sequence lock). Outside the header, which is kept to one cache
+    /// line for the queues.
+    pub(crate) wait: WaitSlot,
     /// Owned as `state.rs` says: by the `JoinHandle` while `JOIN_WAKER` is clear and the
     /// task is not complete, by the task while `JOIN_WAKER` is set.
     pub(crate) join_waker: TrackedCell<Option<Waker>>,
@@ -153,6 +161,7 @@ impl RawTask {
                 index: TrackedCell::new(UNLISTED),
             },
             scheduler,
+            wait: WaitSlot::new(),
             join_waker: TrackedCell::new(None),
             stage: TrackedCell::new(Stage::Running(future)),
         });

@@ -1,6 +1,6 @@
 //! `TcpListener`: accepts TCP connections without blocking the thread.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -104,12 +104,29 @@ impl TcpListener {
     ///
     /// The system's `accept` error. `EMFILE`/`ENFILE` leave the listener usable; see the
     /// type's docs.
-    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> {
+        let fd = self.io.as_raw_fd();
+        crate::wait::waits!(
+            "TcpListener::accept",
+            fd,
+            poll_fn(|cx| self.poll_accept_quiet(cx))
+        )
     }
 
     /// Polls for a connection; for one accepting task at a time.
+    #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        crate::wait::pending(
+            self.poll_accept_quiet(cx),
+            crate::wait::fd_op!("TcpListener::poll_accept"),
+            self.io.as_raw_fd(),
+            std::panic::Location::caller(),
+        )
+    }
+
+    /// [`poll_accept`](Self::poll_accept) without a wait record.
+    fn poll_accept_quiet(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let registration = self.io.registration();
         let fd = self.io.as_raw_fd();
         let (fd, peer) = ready!(
@@ -163,8 +180,11 @@ impl Incoming<'_> {
     /// # Errors
     ///
     /// As for [`TcpListener::accept`].
-    pub async fn next(&mut self) -> io::Result<TcpStream> {
-        self.listener.accept().await.map(|(stream, _)| stream)
+    #[track_caller]
+    #[allow(clippy::should_implement_trait)] // An async `next`, as on any stream; not Iterator's.
+    pub fn next(&mut self) -> impl Future<Output = io::Result<TcpStream>> {
+        let accept = self.listener.accept();
+        async move { accept.await.map(|(stream, _)| stream) }
     }
 }
 
@@ -172,6 +192,7 @@ impl Incoming<'_> {
 impl futures_core::Stream for Incoming<'_> {
     type Item = io::Result<TcpStream>;
 
+    #[track_caller]
     fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.listener
             .poll_accept(cx)

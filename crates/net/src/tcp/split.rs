@@ -61,7 +61,7 @@ impl TcpStream {
 /// A read half's methods: the stream's reads (`crate::stream`), and its addresses.
 macro_rules! read_half {
     ($ty:ty, $half:ident => $stream:expr) => {
-        stream::stream_methods!($ty; $half => &$stream.io; read);
+        stream::stream_methods!($ty as "TcpStream"; $half => &$stream.io; read);
         stream::impl_futures_io!(AsyncRead for $ty; $half => &$stream.io);
 
         impl $ty {
@@ -91,7 +91,7 @@ macro_rules! read_half {
 /// A write half's methods: the stream's writes (`crate::stream`), and shutting them down.
 macro_rules! write_half {
     ($ty:ty, $half:ident => $stream:expr) => {
-        stream::stream_methods!($ty; $half => &$stream.io; write);
+        stream::stream_methods!($ty as "TcpStream"; $half => &$stream.io; write);
         stream::impl_futures_io!(AsyncWrite for $ty; $half => &$stream.io);
 
         impl $ty {

@@ -1,5 +1,6 @@
 //! `TcpStream`: a connected TCP socket whose reads and writes wait instead of blocking.
 
+use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -34,11 +35,20 @@ impl TcpStream {
     ///
     /// When first polled outside a runtime (no reactor entered on the polling thread),
     /// saying how to enter one.
-    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+    #[track_caller]
+    pub fn connect(addr: impl ToSocketAddrs) -> impl Future<Output = io::Result<TcpStream>> {
+        let site = std::panic::Location::caller();
+        async move { TcpStream::connect_at(addr, site).await }
+    }
+
+    async fn connect_at(
+        addr: impl ToSocketAddrs,
+        site: &'static std::panic::Location<'static>,
+    ) -> io::Result<TcpStream> {
         let handle = Handle::entered();
         let mut last = None;
         for addr in resolve(&addr, Some(&handle)).await? {
-            match TcpStream::connect_one(addr, &handle).await {
+            match TcpStream::connect_one(addr, &handle, site).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last = Some(e),
             }
@@ -46,13 +56,18 @@ impl TcpStream {
         Err(last.expect("invariant: `resolve` returns at least one address"))
     }
 
-    async fn connect_one(addr: SocketAddr, handle: &Handle) -> io::Result<TcpStream> {
+    async fn connect_one(
+        addr: SocketAddr,
+        handle: &Handle,
+        site: &'static std::panic::Location<'static>,
+    ) -> io::Result<TcpStream> {
         let fd: OwnedFd = sys::socket(domain(&addr), libc::SOCK_STREAM)?;
         sys::set_recv_inq(fd.as_raw_fd());
         sys::start_connect(&fd, addr)?;
         let stream = TcpStream::from_new_socket(fd, handle)?;
         // Writable means the handshake finished, one way or the other.
-        stream.io.writable().await?;
+        let op = crate::wait::fd_op!("TcpStream::connect");
+        crate::wait::on(op, stream.io.as_raw_fd(), site, stream.io.ready_write()).await?;
         if let Some(e) = stream.io.get_ref().take_error()? {
             return Err(e);
         }
@@ -110,11 +125,14 @@ impl TcpStream {
     /// # Errors
     ///
     /// The socket's error.
-    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        self.io.read_with(|s| s.peek(buf)).await
+    #[track_caller]
+    pub fn peek(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("TcpStream::peek", self.io.as_raw_fd(), async move {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            self.io.io_read(|s| s.peek(buf)).await
+        })
     }
 
     socket::forward_to_std! {
@@ -216,7 +234,7 @@ impl TcpStream {
     }
 }
 
-stream::stream_methods!(TcpStream; stream => &stream.io; read, write, readiness);
+stream::stream_methods!(TcpStream as "TcpStream"; stream => &stream.io; read, write, readiness);
 
 // Like std's `Read for &TcpStream`: one task may read through a shared reference while
 // another writes through another.

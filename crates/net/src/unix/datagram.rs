@@ -1,6 +1,8 @@
 //! `UnixDatagram`: Unix-domain datagram sockets.
 
+use std::future::Future;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -96,8 +98,11 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
+    #[track_caller]
+    pub fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UnixDatagram::send", self.io.as_raw_fd(), async move {
+            self.io.io_write(|s| s.send(buf)).await
+        })
     }
 
     /// Receives one datagram from the connected peer.
@@ -105,8 +110,11 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
+    #[track_caller]
+    pub fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UnixDatagram::recv", self.io.as_raw_fd(), async move {
+            self.io.io_read(|s| s.recv(buf)).await
+        })
     }
 
     /// Sends `buf` to the socket at `path`.
@@ -114,9 +122,16 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
-        let path = path.as_ref();
-        self.io.write_with(|s| s.send_to(buf, path)).await
+    #[track_caller]
+    pub fn send_to(
+        &self,
+        buf: &[u8],
+        path: impl AsRef<Path>,
+    ) -> impl Future<Output = io::Result<usize>> {
+        crate::wait::waits!("UnixDatagram::send_to", self.io.as_raw_fd(), async move {
+            let path = path.as_ref();
+            self.io.io_write(|s| s.send_to(buf, path)).await
+        })
     }
 
     /// Receives one datagram and its sender's address.
@@ -124,8 +139,14 @@ impl UnixDatagram {
     /// # Errors
     ///
     /// The system's error.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.read_with(|s| s.recv_from(buf)).await
+    #[track_caller]
+    pub fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> {
+        crate::wait::waits!("UnixDatagram::recv_from", self.io.as_raw_fd(), async move {
+            self.io.io_read(|s| s.recv_from(buf)).await
+        })
     }
 
     socket::forward_to_std! {

@@ -1,7 +1,8 @@
 //! `UnixListener`: accepts Unix-domain stream connections.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll, ready};
@@ -75,12 +76,32 @@ impl UnixListener {
     ///
     /// The system's `accept` error. `EMFILE`/`ENFILE` leave the listener usable; see the
     /// type's docs.
-    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+    #[track_caller]
+    pub fn accept(&self) -> impl Future<Output = io::Result<(UnixStream, SocketAddr)>> {
+        let fd = self.io.as_raw_fd();
+        crate::wait::waits!(
+            "UnixListener::accept",
+            fd,
+            poll_fn(|cx| self.poll_accept_quiet(cx))
+        )
     }
 
     /// Polls for a connection; for one accepting task at a time.
+    #[track_caller]
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        crate::wait::pending(
+            self.poll_accept_quiet(cx),
+            crate::wait::fd_op!("UnixListener::poll_accept"),
+            self.io.as_raw_fd(),
+            std::panic::Location::caller(),
+        )
+    }
+
+    /// [`poll_accept`](Self::poll_accept) without a wait record.
+    fn poll_accept_quiet(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let registration = self.io.registration();
         let listener = self.io.get_ref();
         let (stream, peer) = ready!(

@@ -1,5 +1,6 @@
 //! `UnixStream`: a connected Unix-domain stream socket.
 
+use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -27,13 +28,23 @@ impl UnixStream {
     ///
     /// When first polled outside a runtime (no reactor entered on the polling thread),
     /// saying how to enter one.
-    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+    #[track_caller]
+    pub fn connect(path: impl AsRef<Path>) -> impl Future<Output = io::Result<UnixStream>> {
+        let site = std::panic::Location::caller();
+        async move { UnixStream::connect_at(path, site).await }
+    }
+
+    async fn connect_at(
+        path: impl AsRef<Path>,
+        site: &'static std::panic::Location<'static>,
+    ) -> io::Result<UnixStream> {
         let handle = Handle::entered();
         let addr = nix::sys::socket::UnixAddr::new(path.as_ref()).map_err(io::Error::from)?;
         let fd: OwnedFd = sys::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
         sys::start_connect_unix(&fd, &addr)?;
         let stream = UnixStream::from_accepted(std::os::unix::net::UnixStream::from(fd), &handle)?;
-        stream.io.writable().await?;
+        let op = crate::wait::fd_op!("UnixStream::connect");
+        crate::wait::on(op, stream.io.as_raw_fd(), site, stream.io.ready_write()).await?;
         if let Some(e) = stream.io.get_ref().take_error()? {
             return Err(e);
         }
@@ -122,7 +133,7 @@ impl UnixStream {
 }
 
 stream::stream_methods! {
-    UnixStream; stream => &stream.io;
+    UnixStream as "UnixStream"; stream => &stream.io;
     /// A read may return fewer bytes than are queued: the kernel ends it at a message
     /// that carries file descriptors or credentials, and at an out-of-band mark. The next
     /// read returns the rest at once (eddy waits for the next edge only after the kernel

@@ -16,8 +16,10 @@
 //!
 //! `docs/debugging.md` explains every line these print and what each costs.
 
-use std::collections::HashMap;
-use std::fmt;
+mod dump;
+mod json;
+mod wait;
+
 use std::sync::Once;
 use std::time::Duration;
 
@@ -30,160 +32,9 @@ pub use eddy_executor::{SchedulerMetrics, SlowPoll, TaskId, TaskInfo, TaskState,
 pub use eddy_net::IoMetrics;
 pub use eddy_timer::TimerMetrics;
 
-/// A snapshot of every live task of a runtime: from [`Handle::dump`](crate::Handle::dump).
-///
-/// `Display` prints it as an indented tree (each task under the task that spawned it):
-///
-/// ```text
-/// eddy task dump: 3 tasks
-/// TASK        STATE          POLLS      BUSY       AGE  NAME / SPAWNED AT
-/// 1           idle               2         -      1.2s  "acceptor" src/main.rs:10:5
-/// └─ 4        scheduled          1         -     12ms   src/main.rs:21:17
-///    └─ 9     slow poll          1     110ms    110ms   "report" src/main.rs:30:13
-/// ```
-#[derive(Clone, Debug)]
-pub struct Dump {
-    tasks: Vec<TaskInfo>,
-}
-
-impl Dump {
-    pub(crate) fn new(mut tasks: Vec<TaskInfo>) -> Dump {
-        tasks.sort_by_key(|t| t.id);
-        Dump { tasks }
-    }
-
-    /// Every task, by id.
-    pub fn tasks(&self) -> &[TaskInfo] {
-        &self.tasks
-    }
-
-    /// How many tasks are alive.
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Whether no task is alive.
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
-    /// Tasks pending with no waker left: nothing can ever wake them.
-    pub fn lost_wakes(&self) -> impl Iterator<Item = &TaskInfo> {
-        self.tasks.iter().filter(|t| t.lost_wake)
-    }
-
-    /// The tasks in tree order, each with its depth: roots (spawned from outside any task,
-    /// or whose parent is gone) by id, each followed by its children.
-    fn tree(&self) -> Vec<Row<'_>> {
-        let mut children: HashMap<TaskId, Vec<&TaskInfo>> = HashMap::new();
-        let live: std::collections::HashSet<TaskId> = self.tasks.iter().map(|t| t.id).collect();
-        let mut roots = Vec::new();
-        for t in &self.tasks {
-            match t.parent.filter(|p| live.contains(p)) {
-                Some(p) => children.entry(p).or_default().push(t),
-                None => roots.push(t),
-            }
-        }
-        let mut out = Vec::with_capacity(self.tasks.len());
-        // Depth-first, iteratively: a chain of a million tasks must not overflow the stack.
-        let mut stack: Vec<Row<'_>> = roots
-            .into_iter()
-            .rev()
-            .map(|task| Row {
-                depth: 0,
-                last: true,
-                task,
-            })
-            .collect();
-        while let Some(row) = stack.pop() {
-            if let Some(kids) = children.get(&row.task.id) {
-                let n = kids.len();
-                stack.extend(kids.iter().enumerate().rev().map(|(i, task)| Row {
-                    depth: row.depth + 1,
-                    last: i + 1 == n,
-                    task,
-                }));
-            }
-            out.push(row);
-        }
-        out
-    }
-}
-
-/// One line of the tree: a task, its depth and whether it is its parent's last child.
-struct Row<'a> {
-    depth: usize,
-    last: bool,
-    task: &'a TaskInfo,
-}
-
-fn state_name(t: &TaskInfo) -> &'static str {
-    match t.state {
-        TaskState::Idle => "idle",
-        TaskState::Scheduled => "scheduled",
-        TaskState::Running => "running",
-        TaskState::SlowPoll => "slow poll",
-        TaskState::Complete => "complete",
-        _ => "other",
-    }
-}
-
-impl fmt::Display for Dump {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.tasks.len();
-        writeln!(
-            f,
-            "eddy task dump: {n} task{}",
-            if n == 1 { "" } else { "s" }
-        )?;
-        if n == 0 {
-            return Ok(());
-        }
-        writeln!(
-            f,
-            "{:<12}{:<12}{:>8}{:>10}{:>10}  NAME / SPAWNED AT",
-            "TASK", "STATE", "POLLS", "BUSY", "AGE"
-        )?;
-        for Row {
-            depth,
-            last,
-            task: t,
-        } in self.tree()
-        {
-            let indent = match depth {
-                0 => String::new(),
-                _ => format!(
-                    "{}{} ",
-                    "   ".repeat(depth - 1),
-                    if last { "└─" } else { "├─" }
-                ),
-            };
-            let id = format!("{indent}{}", t.id);
-            let busy = t
-                .busy
-                .map_or_else(|| "-".to_owned(), |b| format!("{b:.0?}"));
-            let age = format!("{:.1?}", t.age);
-            write!(
-                f,
-                "{id:<12}{:<12}{:>8}{busy:>10}{age:>10}  ",
-                state_name(t),
-                t.polls
-            )?;
-            if let Some(name) = &t.name {
-                write!(f, "\"{name}\" ")?;
-            }
-            write!(f, "{}", t.location)?;
-            if t.cancelled {
-                write!(f, "  [cancelled]")?;
-            }
-            if t.lost_wake {
-                write!(f, "  [LOST WAKE: no waker left, nothing can wake it]")?;
-            }
-            writeln!(f)?;
-        }
-        Ok(())
-    }
-}
+pub use dump::{Deadlock, Dump};
+pub use json::{DumpData, JsonError, SiteData, TaskData, WaitData};
+pub use wait::{Wait, WaitOn};
 
 /// Everything a runtime counts: from [`Handle::metrics`](crate::Handle::metrics).
 ///

@@ -1,0 +1,128 @@
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use super::*;
+
+static READ: WaitOp = WaitOp::new(WaitKind::Fd, "TcpStream::read");
+static SLEEP: WaitOp = WaitOp::new(WaitKind::Timer, "sleep");
+
+#[test]
+fn a_record_outside_any_poll_goes_nowhere() {
+    record(&READ, 3, Location::caller());
+    assert!(!recorded());
+}
+
+#[test]
+fn the_last_wait_of_a_poll_wins_and_a_silent_poll_clears() {
+    let slot = WaitSlot::new();
+    assert!(slot.read().is_none());
+    {
+        let _poll = enter(&slot);
+        record(&READ, 7, Location::caller());
+        assert!(recorded());
+        record(&SLEEP, 1_000, Location::caller());
+    }
+    let r = slot.read().expect("a record");
+    assert_eq!(r.op.name(), "sleep");
+    assert_eq!(r.op.kind(), WaitKind::Timer);
+    assert_eq!(r.object, 1_000);
+    assert_eq!(r.site.file(), file!());
+    {
+        let _poll = enter(&slot);
+    }
+    assert!(
+        slot.read().is_none(),
+        "a poll that recorded nothing clears the slot"
+    );
+}
+
+#[test]
+fn quiet_keeps_the_wrapped_futures_record() {
+    let slot = WaitSlot::new();
+    {
+        let _poll = enter(&slot);
+        record(&READ, 7, Location::caller());
+        quiet(|| record(&SLEEP, 5, Location::caller()));
+        assert!(recorded(), "quiet restores the poll's mark");
+    }
+    assert_eq!(slot.read().unwrap().op.name(), "TcpStream::read");
+}
+
+#[test]
+fn nested_polls_record_into_their_own_slots() {
+    let (outer, inner) = (WaitSlot::new(), WaitSlot::new());
+    {
+        let _outer = enter(&outer);
+        {
+            let _inner = enter(&inner);
+            record(&SLEEP, 1, Location::caller());
+        }
+        record(&READ, 2, Location::caller());
+    }
+    assert_eq!(inner.read().unwrap().object, 1);
+    assert_eq!(outer.read().unwrap().object, 2);
+}
+
+#[test]
+fn on_records_each_pending_with_the_callers_site() {
+    let slot = WaitSlot::new();
+    let mut left = 2;
+    let site = Location::caller();
+    let mut fut = pin!(on(
+        &READ,
+        9,
+        site,
+        std::future::poll_fn(move |_| {
+            if left == 0 {
+                return Poll::Ready(());
+            }
+            left -= 1;
+            Poll::Pending
+        })
+    ));
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..2 {
+        let _poll = enter(&slot);
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    let r = slot.read().unwrap();
+    assert_eq!(
+        (r.op.name(), r.object, r.site),
+        ("TcpStream::read", 9, site)
+    );
+    let _poll = enter(&slot);
+    assert!(fut.as_mut().poll(&mut cx).is_ready());
+}
+
+#[test]
+fn since_is_the_clock_when_recorded() {
+    let slot = WaitSlot::new();
+    advance_clock();
+    let before = now_ms();
+    {
+        let _poll = enter(&slot);
+        record(&READ, 1, Location::caller());
+    }
+    let since = slot.read().unwrap().since_ms;
+    assert!(before.wrapping_sub(since) <= 1, "{before} vs {since}");
+}
+
+#[test]
+fn kinds_round_trip_through_their_names() {
+    for kind in [
+        WaitKind::Fd,
+        WaitKind::Timer,
+        WaitKind::Task,
+        WaitKind::Sender,
+        WaitKind::Notify,
+        WaitKind::AnyTask,
+        WaitKind::Signal,
+        WaitKind::Process,
+        WaitKind::Other,
+    ] {
+        assert_eq!(WaitKind::from_name(kind.as_str()), Some(kind));
+    }
+    assert_eq!(WaitKind::from_name("fdx"), None);
+}
