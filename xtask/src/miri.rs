@@ -28,11 +28,12 @@ const SUITES: &[Suite] = &[
         target: &["--lib"],
         filters: &["task::", "multi_thread::", "current_thread::"],
     },
-    // The waker slot's unsafe cell (register, take, wake).
+    // The waker slot's unsafe cell (register, take, wake); the wait slot's pointers and
+    // the thread-local mark of the slot being recorded into.
     Suite {
         package: "eddy-wake",
         target: &["--lib"],
-        filters: &["atomic_waker"],
+        filters: &["atomic_waker", "wait::"],
     },
     // `Timeout`'s pin projection, through the public futures and their bad inputs.
     Suite {

@@ -90,14 +90,15 @@ impl<F: Future> Future for Timeout<F> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.future` stays where the pinned `Timeout` put it.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let mark = wait::Mark::now();
         if let Poll::Ready(output) = future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
         let poll = this.sleep.poll_elapsed(cx).map(|()| Err(Elapsed));
         // What the wrapped future waits on says more than the deadline; only a future that
         // recorded nothing leaves the timeout's own record.
-        if poll.is_pending() && !wait::recorded() {
-            wait::record(
+        if poll.is_pending() {
+            mark.record_if_silent(
                 &TIMEOUT,
                 wait::encode_instant(this.sleep.deadline()),
                 Location::caller(),

@@ -11,7 +11,9 @@ static SLEEP: WaitOp = WaitOp::new(WaitKind::Timer, "sleep");
 #[test]
 fn a_record_outside_any_poll_goes_nowhere() {
     record(&READ, 3, Location::caller());
-    assert!(!recorded());
+    let slot = WaitSlot::new();
+    let _poll = enter(&slot);
+    assert!(slot.read().is_none());
 }
 
 #[test]
@@ -21,11 +23,10 @@ fn the_last_wait_of_a_poll_wins_and_a_silent_poll_clears() {
     {
         let _poll = enter(&slot);
         record(&READ, 7, Location::caller());
-        assert!(recorded());
         record(&SLEEP, 1_000, Location::caller());
     }
     let r = slot.read().expect("a record");
-    assert_eq!(r.op.name(), "sleep");
+    assert_eq!(r.op.name(), "sleep", "the last wait wins");
     assert_eq!(r.op.kind(), WaitKind::Timer);
     assert_eq!(r.object, 1_000);
     assert_eq!(r.site.file(), file!());
@@ -45,9 +46,38 @@ fn quiet_keeps_the_wrapped_futures_record() {
         let _poll = enter(&slot);
         record(&READ, 7, Location::caller());
         quiet(|| record(&SLEEP, 5, Location::caller()));
-        assert!(recorded(), "quiet restores the poll's mark");
     }
     assert_eq!(slot.read().unwrap().op.name(), "TcpStream::read");
+    {
+        let _poll = enter(&slot);
+        quiet(|| record(&SLEEP, 5, Location::caller()));
+        record(&SLEEP, 6, Location::caller());
+    }
+    assert_eq!(
+        slot.read().unwrap().object,
+        6,
+        "quiet restores the poll's mark"
+    );
+}
+
+#[test]
+fn a_mark_records_only_if_nothing_did_since() {
+    let slot = WaitSlot::new();
+    {
+        let _poll = enter(&slot);
+        let mark = Mark::now();
+        record(&READ, 7, Location::caller());
+        mark.record_if_silent(&SLEEP, 9, Location::caller());
+    }
+    assert_eq!(slot.read().unwrap().object, 7);
+    {
+        let _poll = enter(&slot);
+        let mark = Mark::now();
+        mark.record_if_silent(&SLEEP, 9, Location::caller());
+    }
+    assert_eq!(slot.read().unwrap().object, 9);
+    // Outside a poll a mark records nothing.
+    Mark::now().record_if_silent(&SLEEP, 1, Location::caller());
 }
 
 #[test]
