@@ -27,7 +27,7 @@ fn there() -> &'static Location<'static> {
 fn reads_are_never_torn() {
     loom::model(|| {
         let (a, b) = (here(), there());
-        let slot = Arc::new(Slot::new("worker".to_owned()));
+        let slot = Arc::new(Slot::new("worker".to_owned(), None));
         let poller = {
             let slot = slot.clone();
             thread::spawn(move || {
@@ -69,7 +69,7 @@ fn reads_are_never_torn() {
 #[test]
 fn a_running_poll_is_seen() {
     loom::model(|| {
-        let slot = Arc::new(Slot::new("worker".to_owned()));
+        let slot = Arc::new(Slot::new("worker".to_owned(), None));
         let poller = {
             let slot = slot.clone();
             thread::spawn(move || {
@@ -115,7 +115,7 @@ fn watched() -> (
     });
     // Registered as a polling thread's first poll would; the `Arc` kept here stands for
     // that thread's own (its `ThreadSlots` entry).
-    let slot = std::sync::Arc::new(Slot::new("poller".to_owned()));
+    let slot = std::sync::Arc::new(Slot::new("poller".to_owned(), None));
     lock(&monitor.state().slots).push(slot.clone());
     monitor.start(std::sync::Arc::new(OwnedTasks::new(1)));
     let clock = {

@@ -42,8 +42,18 @@
 //!   observer interface the task module calls (`task/observe.rs`), and what dumps ask.
 //! - `watchdog.rs`: the thread that reads the slots, reports and samples busy time.
 
+// The protocol is built everywhere (the loom models check it), but only Linux with
+// `native-stacks` signals threads to use it.
+#[cfg_attr(
+    not(all(feature = "native-stacks", target_os = "linux")),
+    allow(dead_code)
+)]
+mod capture;
 mod monitor;
+#[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+mod signal;
 mod slot;
+mod stack;
 mod watchdog;
 
 use std::fmt;
@@ -54,6 +64,7 @@ use std::time::Duration;
 use crate::task::TaskId;
 
 pub use monitor::Monitor;
+pub use stack::{Frame, NativeStack};
 
 /// The default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
@@ -139,6 +150,11 @@ pub struct SlowPoll {
     pub threshold: Duration,
     /// `false` while the poll still runs; `true` in the report sent when it ended.
     pub finished: bool,
+    /// The polling thread's native stack, captured as the poll was first reported (so in
+    /// the report with `finished == false` only). `None` without the `native-stacks`
+    /// feature, off Linux, or when the capture failed (docs/debugging.md, "Where a stuck
+    /// thread is").
+    pub stack: Option<NativeStack>,
 }
 
 impl fmt::Display for SlowPoll {
@@ -169,6 +185,17 @@ impl fmt::Display for SlowPoll {
                 f,
                 "; it blocks every task on that thread: move blocking work to spawn_blocking"
             )?;
+            if let Some(stack) = &self.stack {
+                let user = if stack.user_frame.is_some() {
+                    "; => marks the first frame of your code"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "\n  the thread's stack (innermost first{user}):\n{stack}"
+                )?;
+            }
         }
         Ok(())
     }
