@@ -24,6 +24,10 @@ pub(crate) struct Slot {
     /// The owning thread's stack-capture buffer (shared by its slots in every monitor), and
     /// with it the thread id to signal; recorded once, on that thread, as it registers.
     /// `None` where native stacks are off or unsupported, and in the loom models.
+    #[cfg_attr(
+        not(all(feature = "native-stacks", target_os = "linux")),
+        allow(dead_code, reason = "read only where native stacks are built")
+    )]
     pub(super) capture: Option<Arc<Capture>>,
 }
 

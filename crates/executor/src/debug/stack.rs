@@ -35,6 +35,10 @@ pub struct Frame {
 /// Frames printed at most when no frame is the user's.
 const PRINT_AT_MOST: usize = 24;
 
+#[cfg_attr(
+    not(all(feature = "native-stacks", target_os = "linux")),
+    allow(dead_code, reason = "stacks are made only where native stacks are built")
+)]
 impl Frame {
     /// Whether this is a frame of the standard library, eddy, the C library or an unnamed
     /// one: not where a user looks first. A method's frame counts as its type's, so the
@@ -64,6 +68,10 @@ impl Frame {
 
 impl NativeStack {
     /// A stack of `frames`, finding the first user frame.
+    #[cfg_attr(
+        not(all(feature = "native-stacks", target_os = "linux")),
+        allow(dead_code, reason = "stacks are made only where native stacks are built")
+    )]
     pub(crate) fn new(frames: Vec<Frame>) -> NativeStack {
         let user_frame = frames.iter().position(|f| !f.is_runtime());
         NativeStack { frames, user_frame }

@@ -462,8 +462,9 @@ fn a_thread_that_blocks_the_signal_is_reported_without_a_stack_and_without_a_han
         // Every signal blocked (the capture's among them) while the poll is slow, then the
         // old mask back: the pending capture signal arrives late, after the watchdog gave
         // up, and must find nothing to do.
-        // SAFETY: zeroed sigsets are valid, and filled or overwritten by the calls.
+        // SAFETY: a zeroed sigset is a valid value, filled by `sigfillset` below.
         let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; `pthread_sigmask` overwrites it.
         let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
         // SAFETY: valid pointers to sigsets owned by this frame.
         unsafe {
