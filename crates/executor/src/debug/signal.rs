@@ -153,8 +153,8 @@ fn install() -> Result<(), String> {
     // SAFETY: an all-zero `sigaction` is a valid value (no handler, no flags, empty mask);
     // the fields that matter are set below.
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    action.sa_sigaction = on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void)
-        as libc::sighandler_t;
+    action.sa_sigaction =
+        on_signal as extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) as libc::sighandler_t;
     action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
     // SAFETY: `sa_mask` is a valid `sigset_t` to initialise; `sigemptyset` cannot fail on
     // a valid pointer.

@@ -37,7 +37,10 @@ const PRINT_AT_MOST: usize = 24;
 
 #[cfg_attr(
     not(all(feature = "native-stacks", target_os = "linux")),
-    allow(dead_code, reason = "stacks are made only where native stacks are built")
+    allow(
+        dead_code,
+        reason = "stacks are made only where native stacks are built"
+    )
 )]
 impl Frame {
     /// Whether this is a frame of the standard library, eddy, the C library or an unnamed
@@ -52,9 +55,16 @@ impl Frame {
         // A C function (libc's `clock_nanosleep`, `start_thread`) has no path; nor does a
         // generic parameter standing for the type (`<F as Future>::poll`).
         !path.contains("::")
-            || ["std::", "core::", "alloc::", "eddy_", "eddy::", "backtrace::"]
-                .iter()
-                .any(|p| path.starts_with(p))
+            || [
+                "std::",
+                "core::",
+                "alloc::",
+                "eddy_",
+                "eddy::",
+                "backtrace::",
+            ]
+            .iter()
+            .any(|p| path.starts_with(p))
     }
 
     /// Whether this is a frame of one of eddy's crates.
@@ -70,7 +80,10 @@ impl NativeStack {
     /// A stack of `frames`, finding the first user frame.
     #[cfg_attr(
         not(all(feature = "native-stacks", target_os = "linux")),
-        allow(dead_code, reason = "stacks are made only where native stacks are built")
+        allow(
+            dead_code,
+            reason = "stacks are made only where native stacks are built"
+        )
     )]
     pub(crate) fn new(frames: Vec<Frame>) -> NativeStack {
         let user_frame = frames.iter().position(|f| !f.is_runtime());
@@ -122,7 +135,11 @@ impl fmt::Display for NativeStack {
             if i > 0 {
                 writeln!(f)?;
             }
-            let mark = if Some(i) == self.user_frame { "=>" } else { "  " };
+            let mark = if Some(i) == self.user_frame {
+                "=>"
+            } else {
+                "  "
+            };
             write!(f, "  {mark} {i:3}: {frame}")?;
         }
         let left = self.frames.len() - shown.len();

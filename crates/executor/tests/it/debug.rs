@@ -484,10 +484,16 @@ fn a_thread_that_blocks_the_signal_is_reported_without_a_stack_and_without_a_han
     let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
     let waited = started.elapsed();
     assert!(!first.finished, "{first}");
-    assert!(first.stack.is_none(), "a stack from a thread that blocks the signal: {first}");
+    assert!(
+        first.stack.is_none(),
+        "a stack from a thread that blocks the signal: {first}"
+    );
     // The threshold, a tick and the watchdog's bounded wait for an answer (50 ms), with a
     // wide margin for a loaded machine: the point is that it is not `PATIENCE`.
-    assert!(waited < Duration::from_secs(5), "the report took {waited:?}");
+    assert!(
+        waited < Duration::from_secs(5),
+        "the report took {waited:?}"
+    );
     release_tx.send(()).unwrap();
     assert!(rt.block_on(task).unwrap(), "released only after the report");
     let last = reports.recv_timeout(PATIENCE).expect("no end report");
