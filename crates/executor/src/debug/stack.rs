@@ -173,7 +173,8 @@ fn short_path(file: &Path) -> &Path {
 #[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
 pub(super) fn resolve(ips: &[usize]) -> NativeStack {
     let mut frames = Vec::with_capacity(ips.len());
-    for &ip in ips {
+    // The unwinder's last frame may be a null return address (the end of the stack).
+    for &ip in ips.iter().filter(|&&ip| ip != 0) {
         let before = frames.len();
         // `resolve` looks up `ip - 1`, the call instruction of a return address (for the
         // interrupted frame, the exact address, it is the same instruction or the one
