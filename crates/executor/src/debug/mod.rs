@@ -216,7 +216,7 @@ impl fmt::Display for SlowPoll {
                 "; it blocks every task on that thread: move blocking work to spawn_blocking"
             )?;
             if let Some(stack) = &self.stack {
-                let user = if stack.user_frame.is_some() {
+                let user = if stack.user_index.is_some() {
                     "; => marks the first frame of your code"
                 } else {
                     ""

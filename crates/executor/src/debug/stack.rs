@@ -15,7 +15,7 @@ pub struct NativeStack {
     pub frames: Vec<Frame>,
     /// The index in `frames` of the first frame outside the standard library, eddy and
     /// the C library, if there is one: usually the line that blocks.
-    pub user_frame: Option<usize>,
+    pub user_index: Option<usize>,
 }
 
 /// One frame of a [`NativeStack`].
@@ -86,20 +86,20 @@ impl NativeStack {
         )
     )]
     pub(crate) fn new(frames: Vec<Frame>) -> NativeStack {
-        let user_frame = frames.iter().position(|f| !f.is_runtime());
-        NativeStack { frames, user_frame }
+        let user_index = frames.iter().position(|f| !f.is_runtime());
+        NativeStack { frames, user_index }
     }
 
     /// The first frame outside the standard library, eddy and the C library.
     pub fn user_frame(&self) -> Option<&Frame> {
-        self.user_frame.map(|i| &self.frames[i])
+        self.user_index.map(|i| &self.frames[i])
     }
 
     /// The frames worth printing: down to the user frame and on to the first eddy frame
     /// under it (the poll harness that called it), or the first few if no frame is the
     /// user's.
     fn interesting(&self) -> &[Frame] {
-        let end = match self.user_frame {
+        let end = match self.user_index {
             Some(u) => self.frames[u..]
                 .iter()
                 .position(Frame::is_eddy)
@@ -135,7 +135,7 @@ impl fmt::Display for NativeStack {
             if i > 0 {
                 writeln!(f)?;
             }
-            let mark = if Some(i) == self.user_frame {
+            let mark = if Some(i) == self.user_index {
                 "=>"
             } else {
                 "  "
@@ -144,7 +144,7 @@ impl fmt::Display for NativeStack {
         }
         let left = self.frames.len() - shown.len();
         if left > 0 {
-            let what = if self.user_frame.is_some() {
+            let what = if self.user_index.is_some() {
                 " (eddy's poll loop, the thread's start)"
             } else {
                 ""

@@ -372,7 +372,7 @@ fn assert_stack_names(report: &SlowPoll, file: &str, line: u32) {
         "the first user frame is {user:?}, not {file}:{line}, in {report}"
     );
     // The frames above it are the sleep's, in std and libc: the handler's own are gone.
-    let above = &stack.frames[..stack.user_frame.unwrap()];
+    let above = &stack.frames[..stack.user_index.unwrap()];
     assert!(
         above.iter().any(|f| f
             .function
