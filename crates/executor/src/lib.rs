@@ -36,7 +36,7 @@ mod task;
 
 pub use blocking::BlockingPool;
 pub use current_thread::{CurrentThread, CurrentThreadBuilder};
-pub use debug::{DebugConfig, SlowPoll};
+pub use debug::{DebugConfig, NativeStack, SlowPoll};
 /// The cooperative budget and `yield_now`, from eddy-wake (where the socket and timer
 /// crates reach the budget without knowing the executor).
 pub use eddy_wake::coop;

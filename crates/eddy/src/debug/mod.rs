@@ -27,7 +27,7 @@ use std::time::Duration;
 pub(crate) type PendingHook = std::sync::Arc<dyn Fn(&Dump) + Send + Sync>;
 
 pub use eddy_executor::blocking::BlockingMetrics;
-pub use eddy_executor::debug::DEFAULT_SLOW_POLL_THRESHOLD;
+pub use eddy_executor::debug::{DEFAULT_SLOW_POLL_THRESHOLD, Frame, NativeStack};
 pub use eddy_executor::{SchedulerMetrics, SlowPoll, TaskId, TaskInfo, TaskState, WorkerMetrics};
 pub use eddy_net::IoMetrics;
 pub use eddy_timer::TimerMetrics;

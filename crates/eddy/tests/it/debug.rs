@@ -345,3 +345,51 @@ fn eddy_dump_on_signal_prints_the_dump_on_sigusr1() {
     drop(child.stdin.take());
     assert!(child.wait().unwrap().success());
 }
+
+/// The facade's reports carry the stuck thread's native stack too (eddy-executor's
+/// default `native-stacks`), down to the line that blocks. Asserted on Linux, natively;
+/// under an emulator (`crate::support::emulated`) the capture's bounded wait may run out,
+/// so there only the report itself is checked.
+#[test]
+fn a_slow_poll_report_names_the_line_that_blocks() {
+    let (tx, reports) = mpsc::channel::<SlowPoll>();
+    let tx = Mutex::new(tx);
+    let rt = Runtime::builder()
+        .multi_thread()
+        .worker_threads(1)
+        .debug(true)
+        .slow_poll_threshold(Duration::from_millis(20))
+        .on_slow_poll(move |r| {
+            let _ = tx.lock().unwrap().send(r.clone());
+        })
+        .build()
+        .unwrap();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = released.clone();
+    let line = line!() + 4;
+    let task = rt.handle().spawn_named("sleeper", async move {
+        let deadline = Instant::now() + PATIENCE;
+        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let report = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    released.store(true, std::sync::atomic::Ordering::SeqCst);
+    rt.block_on(task).unwrap();
+    assert!(!report.finished, "{report}");
+    if !cfg!(target_os = "linux") || crate::support::emulated() {
+        return;
+    }
+    let stack = report.stack.as_ref().expect("a native stack");
+    let user = stack.user_frame().expect("a user frame");
+    assert!(
+        user.file.as_deref().is_some_and(|f| f.ends_with(file!())) && user.line == Some(line),
+        "{user:?} is not {}:{line}: {report}",
+        file!()
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("=>") && text.contains(&format!("debug.rs:{line}")),
+        "{text}"
+    );
+}

@@ -1,10 +1,12 @@
 //! loom models of debug mode: the slot's sequence lock (the watchdog never reports a task
-//! with another poll's location, and never misses that a poll is running), and the
-//! watchdog's stop signal (timed out by the model's clock thread, `Condvar::elapse`).
+//! with another poll's location, and never misses that a poll is running), the watchdog's
+//! stop signal (timed out by the model's clock thread, `Condvar::elapse`), and the stack
+//! capture's hand-over of its buffer (a loom thread stands for the signal handler).
 
 use std::panic::Location;
 use std::time::Duration;
 
+use super::capture::{Capture, MAX_FRAMES};
 use super::monitor::{Monitor, State};
 use super::slot::{Seen, Slot};
 use super::{DebugConfig, SlowPoll};
@@ -27,7 +29,7 @@ fn there() -> &'static Location<'static> {
 fn reads_are_never_torn() {
     loom::model(|| {
         let (a, b) = (here(), there());
-        let slot = Arc::new(Slot::new("worker".to_owned()));
+        let slot = Arc::new(Slot::new("worker".to_owned(), None));
         let poller = {
             let slot = slot.clone();
             thread::spawn(move || {
@@ -69,7 +71,7 @@ fn reads_are_never_torn() {
 #[test]
 fn a_running_poll_is_seen() {
     loom::model(|| {
-        let slot = Arc::new(Slot::new("worker".to_owned()));
+        let slot = Arc::new(Slot::new("worker".to_owned(), None));
         let poller = {
             let slot = slot.clone();
             thread::spawn(move || {
@@ -115,7 +117,7 @@ fn watched() -> (
     });
     // Registered as a polling thread's first poll would; the `Arc` kept here stands for
     // that thread's own (its `ThreadSlots` entry).
-    let slot = std::sync::Arc::new(Slot::new("poller".to_owned()));
+    let slot = std::sync::Arc::new(Slot::new("poller".to_owned(), None));
     lock(&monitor.state().slots).push(slot.clone());
     monitor.start(std::sync::Arc::new(OwnedTasks::new(1)));
     let clock = {
@@ -182,5 +184,78 @@ fn a_poll_running_at_stop_is_seen_by_the_final_scan() {
             "only the running poll is reported, and not as ended"
         );
         slot.end(seq);
+    });
+}
+
+/// What a model's signal handler writes: every address numbered, and the first marked as
+/// the capture's own, so a partial or mixed read shows.
+fn handler_writes(ips: &mut [usize; MAX_FRAMES]) -> (usize, usize) {
+    for (i, ip) in ips.iter_mut().enumerate() {
+        *ip = 10 + i;
+    }
+    (MAX_FRAMES, 1)
+}
+
+/// One whole capture, as the watchdog reads it (the first address dropped).
+fn whole_capture() -> Vec<usize> {
+    (11..10 + MAX_FRAMES).collect()
+}
+
+/// The watchdog requests, the handler (a loom thread) answers, the watchdog polls `take`:
+/// it reads the frames only once the handler is done (loom checks every access to the
+/// buffer), reads them whole, and only once.
+#[test]
+fn a_capture_is_read_only_after_the_handler_is_done() {
+    loom::model(|| {
+        let capture = Arc::new(Capture::new(0));
+        assert!(capture.request());
+        let handler = {
+            let capture = capture.clone();
+            thread::spawn(move || capture.fill(handler_writes))
+        };
+        let ips = loop {
+            if let Some(ips) = capture.take() {
+                break ips;
+            }
+            thread::yield_now();
+        };
+        assert_eq!(ips, whole_capture());
+        handler.join().unwrap();
+        assert!(capture.take().is_none(), "a capture is taken once");
+    });
+}
+
+/// The watchdog's wait times out wherever the handler is (not yet run, as with a blocked
+/// signal; claiming; writing; done), and the next slow poll's request follows at once,
+/// while the late handler and a queued duplicate of the signal (two loom threads) may
+/// still run: no handler writes the buffer while the watchdog reads it or another handler
+/// writes it (loom checks every access), whatever the watchdog reads is one whole capture,
+/// and once every handler has returned the buffer is free for a request again.
+#[test]
+fn a_late_handler_never_writes_a_buffer_the_watchdog_reads() {
+    loom::model(|| {
+        let capture = Arc::new(Capture::new(0));
+        assert!(capture.request());
+        let handlers: Vec<_> = (0..2)
+            .map(|_| {
+                let capture = capture.clone();
+                thread::spawn(move || capture.fill(handler_writes))
+            })
+            .collect();
+        let mut got: Vec<Vec<usize>> = capture.give_up().into_iter().collect();
+        // Refused while a handler still owns the buffer.
+        if capture.request() {
+            got.extend(capture.take().or_else(|| capture.give_up()));
+        }
+        for handler in handlers {
+            handler.join().unwrap();
+        }
+        for ips in &got {
+            assert_eq!(ips, &whole_capture(), "a whole capture");
+        }
+        assert!(
+            capture.request(),
+            "a handler that has returned leaves the buffer free"
+        );
     });
 }

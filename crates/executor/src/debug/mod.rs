@@ -1,5 +1,5 @@
 //! Debug mode's monitor: a watchdog that reports a slow poll while it is still running,
-//! and sampled busy time per task.
+//! with the stuck thread's native stack, and sampled busy time per task.
 //!
 //! # Protocol
 //!
@@ -34,16 +34,56 @@
 //!   stores into its own slot per poll, no clock and no locked instruction. With debug
 //!   mode off: the `Option` branch in the poll harness, nothing else.
 //!
+//! # Native stacks (Linux, feature `native-stacks`)
+//!
+//! - As a thread registers its first slot it makes its `Capture` (`capture.rs`): a
+//!   preallocated buffer of return addresses, a state word, and its kernel thread id. It
+//!   points a `const` thread-local at it (read by its signal handler) and every slot of the
+//!   thread, in any monitor, holds it. Once per thread, never per poll. Its `ThreadSlots`
+//!   destructor clears the thread-local before the buffer can be freed.
+//! - When the watchdog first reports a slow poll it installs the handler if it is not yet
+//!   (once per process, `SIGRTMIN + 8`, `SA_SIGINFO | SA_RESTART`, only if the signal has
+//!   no handler yet), takes the process-wide request lock, moves the capture `IDLE` →
+//!   `REQUESTED` and sends the signal to that thread (`tgkill`).
+//! - The handler, on the stuck thread, claims the request (`REQUESTED` → `CAPTURING`),
+//!   walks the stack into the buffer (`_Unwind_Backtrace`, through
+//!   `backtrace::trace_unsynchronized`; nothing allocates or locks), notes how many frames
+//!   are its own, and publishes `DONE`.
+//! - The watchdog waits at most `signal::ANSWER_WITHIN` (50 ms) for `DONE`, copies the
+//!   addresses out (→ `IDLE`), and keeps them only if the slot still shows the same odd
+//!   `seq` (so the handler ran inside that poll). It symbolises them on its own thread
+//!   (`stack.rs`, with the `backtrace` crate) into [`SlowPoll::stack`].
+//! - If the thread never answers (it blocks the signal, it has exited) the watchdog gives
+//!   up: `REQUESTED` → `IDLE`, so a late handler finds no request and touches nothing. A
+//!   handler caught mid-capture (`CAPTURING`) keeps the buffer; the next request is
+//!   refused (that report has no stack) until it has stored `DONE`. The table in
+//!   `capture.rs` lists who owns the buffer in each state; the loom models check it.
+//!
 //! # Layout
 //!
 //! - `mod.rs`: the settings ([`DebugConfig`]) and the report ([`SlowPoll`]).
 //! - `slot.rs`: one polling thread's slot, the sequence lock above.
+//! - `capture.rs`: one thread's stack-capture buffer and its hand-over protocol.
+//! - `signal.rs`: the capture signal: its handler, installing it, the watchdog's request
+//!   and bounded wait (Linux with `native-stacks` only).
+//! - `stack.rs`: the stack a report carries ([`NativeStack`], [`Frame`]), how it prints, and
+//!   symbolising.
 //! - `monitor.rs`: the [`Monitor`] a scheduler holds: the thread-local slot lookup, the
 //!   observer interface the task module calls (`task/observe.rs`), and what dumps ask.
 //! - `watchdog.rs`: the thread that reads the slots, reports and samples busy time.
 
+// The protocol is built everywhere (the loom models check it), but only Linux with
+// `native-stacks` signals threads to use it.
+#[cfg_attr(
+    not(all(feature = "native-stacks", target_os = "linux")),
+    allow(dead_code)
+)]
+mod capture;
 mod monitor;
+#[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+mod signal;
 mod slot;
+mod stack;
 mod watchdog;
 
 use std::fmt;
@@ -54,6 +94,7 @@ use std::time::Duration;
 use crate::task::TaskId;
 
 pub use monitor::Monitor;
+pub use stack::{Frame, NativeStack};
 
 /// The default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
@@ -139,6 +180,11 @@ pub struct SlowPoll {
     pub threshold: Duration,
     /// `false` while the poll still runs; `true` in the report sent when it ended.
     pub finished: bool,
+    /// The polling thread's native stack, captured as the poll was first reported (so in
+    /// the report with `finished == false` only). `None` without the `native-stacks`
+    /// feature, off Linux, or when the capture failed (docs/debugging.md, "Where a stuck
+    /// thread is").
+    pub stack: Option<NativeStack>,
 }
 
 impl fmt::Display for SlowPoll {
@@ -169,6 +215,17 @@ impl fmt::Display for SlowPoll {
                 f,
                 "; it blocks every task on that thread: move blocking work to spawn_blocking"
             )?;
+            if let Some(stack) = &self.stack {
+                let user = if stack.user_index.is_some() {
+                    "; => marks the first frame of your code"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "\n  the thread's stack (innermost first{user}):\n{stack}"
+                )?;
+            }
         }
         Ok(())
     }

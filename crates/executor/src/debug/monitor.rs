@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::DebugConfig;
+use super::capture::Capture;
 use super::slot::Slot;
 use super::watchdog::Watchdog;
 use crate::loom::sync::atomic::AtomicU64;
@@ -51,23 +52,50 @@ pub struct Monitor {
 
 thread_local! {
     /// This thread's slot in each monitor it has polled for.
-    static SLOTS: RefCell<ThreadSlots> = const { RefCell::new(ThreadSlots(Vec::new())) };
+    static SLOTS: RefCell<ThreadSlots> = const {
+        RefCell::new(ThreadSlots {
+            slots: Vec::new(),
+            capture: None,
+        })
+    };
     /// The last `(monitor id, slot)` used on this thread: the per-poll fast path. A `const`
     /// cell without a destructor, so reaching it is a plain thread-local load.
     static LAST: Cell<(u64, *const Slot)> = const { Cell::new((0, std::ptr::null())) };
 }
 
-/// Keeps this thread's slots alive; when the thread exits, clears the fast-path cache, so
-/// no poll during thread teardown can follow it to a freed slot, and marks each slot exited
-/// for the watchdog.
-struct ThreadSlots(Vec<(u64, Arc<Slot>)>);
+/// Keeps this thread's slots and its stack-capture buffer alive; when the thread exits,
+/// clears the fast-path cache, so no poll during thread teardown can follow it to a freed
+/// slot, points the signal handler away from the buffer, and marks each slot exited for
+/// the watchdog.
+struct ThreadSlots {
+    slots: Vec<(u64, Arc<Slot>)>,
+    /// Made with the thread's first slot; every slot of this thread shares it.
+    capture: Option<Arc<Capture>>,
+}
+
+impl ThreadSlots {
+    /// This thread's capture buffer, made (and shown to its signal handler) the first time;
+    /// `None` where native stacks are off or unsupported.
+    fn capture(&mut self) -> Option<Arc<Capture>> {
+        #[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+        if self.capture.is_none() {
+            let capture = Arc::new(Capture::new(super::signal::current_tid()));
+            super::signal::set_thread_capture(Arc::as_ptr(&capture));
+            self.capture = Some(capture);
+        }
+        self.capture.clone()
+    }
+}
 
 impl Drop for ThreadSlots {
     fn drop(&mut self) {
         let _ = LAST.try_with(|l| l.set((0, std::ptr::null())));
+        // Before `capture` goes (with `self`): a signal from now on finds no buffer.
+        #[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+        super::signal::set_thread_capture(std::ptr::null());
         // No poll on this thread reaches these slots any more (`LAST` is clear, `SLOTS` is
         // going): the watchdog may forget each one after its next read.
-        for (_, slot) in &self.0 {
+        for (_, slot) in &self.slots {
             slot.exit();
         }
     }
@@ -141,7 +169,7 @@ impl Monitor {
         let id = self.state.id;
         let found = SLOTS
             .try_with(|slots| {
-                let slots = &slots.borrow().0;
+                let slots = &slots.borrow().slots;
                 slots.iter().find(|(m, _)| *m == id).map(|(_, s)| s.clone())
             })
             .ok()
@@ -153,9 +181,17 @@ impl Monitor {
                 let name = me
                     .name()
                     .map_or_else(|| format!("{:?}", me.id()), str::to_owned);
-                let slot = Arc::new(Slot::new(name));
+                // The capture buffer (with this thread's id, to signal it) is recorded here,
+                // on the thread, once; the poll path never touches it.
+                let capture = SLOTS
+                    .try_with(|slots| slots.borrow_mut().capture())
+                    .ok()
+                    .flatten();
+                let slot = Arc::new(Slot::new(name, capture));
                 lock(&self.state.slots).push(slot.clone());
-                let kept = SLOTS.try_with(|slots| slots.borrow_mut().0.push((id, slot.clone())));
+                let kept = SLOTS.try_with(|slots| {
+                    slots.borrow_mut().slots.push((id, slot.clone()));
+                });
                 if kept.is_err() {
                     // Polling during thread teardown, after this thread's slots were freed:
                     // keep this one for good rather than hand out a dangling pointer.

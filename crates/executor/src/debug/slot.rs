@@ -2,7 +2,9 @@
 //! `debug/`).
 
 use std::panic::Location;
+use std::sync::Arc;
 
+use super::capture::Capture;
 use crate::loom::cell::TrackedCell;
 use crate::loom::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use crate::loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, fence};
@@ -19,6 +21,14 @@ pub(crate) struct Slot {
     /// Set as the owning thread exits (`exit`), after its last poll: from then on the slot
     /// never changes, and the watchdog forgets it once it has read it.
     exited: AtomicBool,
+    /// The owning thread's stack-capture buffer (shared by its slots in every monitor), and
+    /// with it the thread id to signal; recorded once, on that thread, as it registers.
+    /// `None` where native stacks are off or unsupported, and in the loom models.
+    #[cfg_attr(
+        not(all(feature = "native-stacks", target_os = "linux")),
+        allow(dead_code, reason = "read only where native stacks are built")
+    )]
+    pub(super) capture: Option<Arc<Capture>>,
 }
 
 // SAFETY: `mine` is only touched by the thread that owns the slot (`begin`/`end`, called
@@ -41,7 +51,7 @@ pub(crate) enum Seen {
 }
 
 impl Slot {
-    pub(crate) fn new(thread: String) -> Slot {
+    pub(crate) fn new(thread: String, capture: Option<Arc<Capture>>) -> Slot {
         Slot {
             seq: AtomicU64::new(0),
             task: AtomicU64::new(0),
@@ -49,6 +59,7 @@ impl Slot {
             thread,
             mine: TrackedCell::new(0),
             exited: AtomicBool::new(false),
+            capture,
         }
     }
 

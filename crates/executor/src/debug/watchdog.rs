@@ -5,9 +5,9 @@ use std::panic::Location;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use super::SlowPoll;
 use super::monitor::{PRUNE_EVERY, State};
 use super::slot::{Seen, Slot};
+use super::{NativeStack, SlowPoll};
 use crate::loom::sync::atomic::Ordering::Relaxed;
 use crate::loom::unmodelled::lock;
 use crate::task::TaskId;
@@ -144,7 +144,8 @@ impl Watchdog {
                 let task = t.seen.map(|(_, task, _)| TaskId::from_u64(task));
                 let tasks = self.state.tasks.get();
                 self.tracks[i].name = task.and_then(|id| tasks.and_then(|t| t.name(id)));
-                let report = self.report(i, now, false);
+                let mut report = self.report(i, now, false);
+                report.stack = self.native_stack(i);
                 lock(&self.state.slow).push(report.task);
                 // Relaxed: a statistic.
                 self.state.slow_polls.fetch_add(1, Relaxed);
@@ -196,7 +197,45 @@ impl Watchdog {
             elapsed: Duration::from_nanos(end.saturating_sub(start)),
             threshold: self.state.config.threshold,
             finished,
+            stack: None,
         }
+    }
+
+    /// The stack of the thread in track `i`'s poll, captured now (`signal.rs`) and
+    /// symbolised here. Kept only if the slot still shows the same poll after the capture:
+    /// the handler ran between two reads of one odd `seq`, so inside that poll.
+    #[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+    fn native_stack(&mut self, i: usize) -> Option<NativeStack> {
+        let t = &self.tracks[i];
+        let (seq, _, _) = t.seen?;
+        let ips = super::signal::capture_stack(t.slot.capture.as_ref()?)?;
+        if ips.is_empty() || !self.still_in(i, seq) {
+            return None;
+        }
+        let stack = super::stack::resolve(&ips);
+        // The first symbolisation in a process reads the debug info (half a second for a
+        // small debug build) with no tick meanwhile: a poll seen still running afterwards
+        // is not estimated to have ended inside that pause.
+        self.still_in(i, seq);
+        Some(stack)
+    }
+
+    /// Whether track `i`'s slot still shows the poll numbered `seq`; if so, notes that it
+    /// was seen now (the time its end is estimated from).
+    #[cfg(all(feature = "native-stacks", target_os = "linux", not(eddy_loom)))]
+    fn still_in(&mut self, i: usize, seq: u64) -> bool {
+        let seen =
+            matches!(self.tracks[i].slot.read(), Seen::Polling { seq: now, .. } if now == seq);
+        if seen {
+            self.tracks[i].last = self.state.start.elapsed().as_nanos() as u64;
+        }
+        seen
+    }
+
+    /// Native stacks are off or unsupported here: reports carry none.
+    #[cfg(not(all(feature = "native-stacks", target_os = "linux", not(eddy_loom))))]
+    fn native_stack(&mut self, _i: usize) -> Option<NativeStack> {
+        None
     }
 
     fn emit(&self, report: &SlowPoll) {

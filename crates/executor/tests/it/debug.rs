@@ -344,3 +344,174 @@ fn a_slow_poll_whose_thread_exits_mid_scan_still_gets_its_end_report() {
         "{last} after {first}"
     );
 }
+
+/// Whether a test may insist on a native stack. Native stacks need the `native-stacks`
+/// feature and Linux; under an emulator (`cargo xtask cross --run` sets `EDDY_TEST_RUNNER`
+/// for qemu-user, which delivers signals to emulated threads its own way) a report may
+/// carry none, so there only the stack assertions are skipped, and the rest still runs.
+fn stacks_expected() -> bool {
+    cfg!(all(feature = "native-stacks", target_os = "linux"))
+        && std::env::var_os("EDDY_TEST_RUNNER").is_none_or(|r| r.is_empty())
+}
+
+/// Asserts that `report` carries a stack whose first user frame is `file:line`.
+fn assert_stack_names(report: &SlowPoll, file: &str, line: u32) {
+    if !stacks_expected() {
+        eprintln!("native stack not asserted on this target: {report}");
+        return;
+    }
+    let stack = report
+        .stack
+        .as_ref()
+        .unwrap_or_else(|| panic!("no native stack in {report}"));
+    let user = stack
+        .user_frame()
+        .unwrap_or_else(|| panic!("no user frame in {report}"));
+    assert!(
+        user.file.as_deref().is_some_and(|f| f.ends_with(file)) && user.line == Some(line),
+        "the first user frame is {user:?}, not {file}:{line}, in {report}"
+    );
+    // The frames above it are the sleep's, in std and libc: the handler's own are gone.
+    let above = &stack.frames[..stack.user_index.unwrap()];
+    assert!(
+        above.iter().any(|f| f
+            .function
+            .as_deref()
+            .is_some_and(|n| n.starts_with("std::") && n.ends_with("::sleep"))),
+        "std::thread::sleep is not above the user frame in {report}"
+    );
+    assert!(
+        !stack.frames.iter().any(|f| f
+            .function
+            .as_deref()
+            .is_some_and(|n| n.contains("on_signal") || n.starts_with("backtrace::"))),
+        "the capture's own frames are left in {report}"
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains("=> ") && text.contains(&format!("debug.rs:{line}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_slow_poll_report_carries_the_stack_down_to_the_blocking_line() {
+    let (tx, reports) = mpsc::channel();
+    let rt = MultiThread::builder()
+        .worker_threads(1)
+        .debug(debug_to(tx, Duration::from_millis(20)))
+        .build();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = released.clone();
+    let line = line!() + 4;
+    let task = rt.spawn(async move {
+        let deadline = Instant::now() + PATIENCE;
+        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    released.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(!first.finished, "{first}");
+    assert_stack_names(&first, file!(), line);
+    rt.block_on(task).unwrap();
+    let last = reports.recv_timeout(PATIENCE).expect("no end report");
+    assert!(last.finished && last.stack.is_none(), "{last}");
+}
+
+#[test]
+fn a_slow_main_future_report_carries_the_stack_down_to_the_blocking_line() {
+    let (tx, reports) = mpsc::channel::<SlowPoll>();
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = released.clone();
+    let tx = Mutex::new(tx);
+    let rt = CurrentThread::builder()
+        .debug(
+            DebugConfig::new()
+                .slow_poll_threshold(Duration::from_millis(20))
+                .on_slow_poll(Arc::new(move |r: &SlowPoll| {
+                    released.store(true, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.lock().unwrap().send(r.clone());
+                })),
+        )
+        .build();
+    let line = line!() + 4;
+    rt.block_on(async move {
+        let deadline = Instant::now() + PATIENCE;
+        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    assert!(!first.finished, "{first}");
+    assert_eq!(first.name.as_deref(), Some("main"));
+    assert_stack_names(&first, file!(), line);
+}
+
+#[test]
+fn a_thread_that_blocks_the_signal_is_reported_without_a_stack_and_without_a_hang() {
+    let (tx, reports) = mpsc::channel();
+    let rt = MultiThread::builder()
+        .worker_threads(1)
+        .debug(debug_to(tx, Duration::from_millis(20)))
+        .build();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    let started = Instant::now();
+    let task = rt.spawn(async move {
+        // Every signal blocked (the capture's among them) while the poll is slow, then the
+        // old mask back: the pending capture signal arrives late, after the watchdog gave
+        // up, and must find nothing to do.
+        // SAFETY: a zeroed sigset is a valid value, filled by `sigfillset` below.
+        let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; `pthread_sigmask` overwrites it.
+        let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to sigsets owned by this frame.
+        unsafe {
+            libc::sigfillset(&mut all);
+            assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old), 0);
+        }
+        let released = release_rx.lock().unwrap().recv_timeout(PATIENCE).is_ok();
+        // SAFETY: `old` is the mask saved above.
+        unsafe {
+            assert_eq!(
+                libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()),
+                0
+            );
+        }
+        released
+    });
+    let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
+    let waited = started.elapsed();
+    assert!(!first.finished, "{first}");
+    assert!(
+        first.stack.is_none(),
+        "a stack from a thread that blocks the signal: {first}"
+    );
+    // The threshold, a tick and the watchdog's bounded wait for an answer (50 ms), with a
+    // wide margin for a loaded machine: the point is that it is not `PATIENCE`.
+    assert!(
+        waited < Duration::from_secs(5),
+        "the report took {waited:?}"
+    );
+    release_tx.send(()).unwrap();
+    assert!(rt.block_on(task).unwrap(), "released only after the report");
+    let last = reports.recv_timeout(PATIENCE).expect("no end report");
+    assert!(last.finished, "{last}");
+    // The same worker, signals unblocked, the late signal handled: the next slow poll has
+    // its stack again (the buffer the late handler could have written is usable).
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let release = released.clone();
+    let line = line!() + 4;
+    let task = rt.spawn(async move {
+        let deadline = Instant::now() + PATIENCE;
+        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let again = reports.recv_timeout(PATIENCE).expect("no second report");
+    released.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(!again.finished, "{again}");
+    assert_stack_names(&again, file!(), line);
+    rt.block_on(task).unwrap();
+}
