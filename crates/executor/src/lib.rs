@@ -49,5 +49,5 @@ pub use park::{Park, ThreadParker, Unpark};
 pub use scheduler::{Scheduler, Spawner};
 pub use task::{
     AbortHandle, AbortOnDrop, InvalidTaskId, JoinError, JoinHandle, TaskBuilder, TaskId, TaskInfo,
-    TaskState, current_task_id,
+    TaskState, current_task_id, wait_clock_ms,
 };

@@ -184,7 +184,7 @@ pub mod unmodelled {
     }
 }
 
-/// The wait clock (`wait.rs`): milliseconds as of the last `advance_clock`. A plain
+/// The wait clock (`wait.rs`): milliseconds as of the last `set_clock_ms`. A plain
 /// process-wide timestamp in both configurations: a record's time only needs to be
 /// recent, which any Relaxed load of it is, so loom has nothing to explore here.
 static WAIT_CLOCK_MS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

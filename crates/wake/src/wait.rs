@@ -18,12 +18,15 @@
 //!   one is what the poll returned `Pending` on, so its record stays. A future that polls
 //!   children and wants its own record to stand records after polling them; one that wants
 //!   a child's record to stand polls its own helpers inside [`quiet`].
-//! - **A poll that records nothing clears the slot**: the task then waits on something eddy
-//!   does not know (a future from another crate), and a stale record would mislead.
+//! - **A poll that records nothing leaves no record**: the task then waits on something
+//!   eddy does not know (a future from another crate), and a stale record would mislead.
+//!   A record carries the number of the poll that made it, and a reader asks for the
+//!   record of the task's latest poll; an older one reads as none. So ending a poll costs
+//!   no write.
 //! - **Since** is when the record was made (the start of the current wait), on a clock the
-//!   schedulers advance with [`advance_clock`] after every park and every few dozen polls,
-//!   so reading it costs a load, not a clock read. It is exact to within the time since the
-//!   scheduler last advanced it.
+//!   schedulers set with [`set_clock_ms`] after every park and every few dozen polls, so
+//!   reading it costs a load, not a clock read. It is exact to within the time since the
+//!   scheduler last set it.
 //!
 //! # Protocol
 //!
@@ -39,9 +42,9 @@
 //! # Cost
 //!
 //! Per `Pending`: a thread-local load, one relaxed load of the clock and six plain stores
-//! into the task's own slot (no locked instruction): 0.9 ns on the 2-core machine of
-//! docs/benchmarks.md. Per poll: the scheduler's [`enter`] (a thread-local swap, and on exit
-//! a load to see whether anything was recorded): 0.6 ns. Memory: a slot is four words (32
+//! into the task's own slot (no locked instruction): 0.9–1.8 ns on the 2-core machine of
+//! docs/benchmarks.md. Per poll: the scheduler's [`enter`], a thread-local swap and its
+//! restore, which do not touch the slot. Memory: a slot is four words (32
 //! bytes) in every task. (Storing the operation and site as 32-bit offsets would save 8
 //! bytes, but measured 2.5 ns per record instead of 0.9.)
 
@@ -155,14 +158,15 @@ pub struct WaitRecord {
     /// Where the waiting future was awaited (or created, for futures made by a
     /// `#[track_caller]` function).
     pub site: &'static Location<'static>,
-    /// When the wait began, in milliseconds on this module's clock ([`now_ms`]); compare
-    /// with `wrapping_sub`.
+    /// When the wait began, in milliseconds on the clock the scheduler sets
+    /// ([`set_clock_ms`]); compare with `wrapping_sub` (it wraps after 49 days).
     pub since_ms: u32,
 }
 
 /// Where a task's scheduler keeps its wait record: one per task (and per `block_on`).
 pub struct WaitSlot {
-    /// Low 32 bits: the sequence (odd while written). High 32: `since_ms`.
+    /// Bits 0–15: the sequence (odd while written). 16–31: the low bits of the number of
+    /// the poll that recorded. 32–63: `since_ms`.
     head: AtomicU64,
     /// The operation, or null for no record.
     op: AtomicPtr<WaitOp>,
@@ -172,12 +176,15 @@ pub struct WaitSlot {
 
 impl fmt::Debug for WaitSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("WaitSlot").field(&self.read()).finish()
+        f.debug_struct("WaitSlot").finish_non_exhaustive()
     }
 }
 
 /// How many times [`WaitSlot::read`] retries a read that raced a write.
 const READ_TRIES: usize = 4;
+
+/// The sequence's bits in `head`.
+const SEQ: u64 = 0xffff;
 
 impl WaitSlot {
     /// An empty slot.
@@ -202,54 +209,43 @@ impl WaitSlot {
         }
     }
 
-    /// Stores a record (or, with `op` null, none). Only the thread polling the slot's task
+    /// Stores a record made by poll number `poll`. Only the thread polling the slot's task
     /// calls it (module docs).
     #[inline]
-    fn write(&self, op: *const WaitOp, object: u64, site: *const Location<'static>, since_ms: u32) {
+    fn write(&self, op: &'static WaitOp, object: u64, site: &'static Location<'static>, poll: u32) {
         // Relaxed: only the current writer stores `head`, and earlier writers' stores
         // happen before this one (the task's state word orders its polls).
         let head = self.head.load(Relaxed);
-        let odd = (head as u32).wrapping_add(1);
-        self.head
-            .store((head & !0xffff_ffff) | u64::from(odd), Relaxed);
+        let odd = (head + 1) & SEQ;
+        self.head.store((head & !SEQ) | odd, Relaxed);
         // Release: a reader that sees any field store below also sees the odd `seq`.
         fence(Release);
-        self.op.store(op.cast_mut(), Relaxed);
+        self.op.store(std::ptr::from_ref(op).cast_mut(), Relaxed);
         self.object.store(object, Relaxed);
-        self.site.store(site.cast_mut(), Relaxed);
+        self.site
+            .store(std::ptr::from_ref(site).cast_mut(), Relaxed);
+        let poll = u64::from(poll) & 0xffff;
         // Release: a reader that sees the even `seq` sees the fields stored before it.
         self.head.store(
-            (u64::from(since_ms) << 32) | u64::from(odd.wrapping_add(1)),
+            (u64::from(now_ms_cached()) << 32) | (poll << 16) | ((odd + 1) & SEQ),
             Release,
         );
     }
 
-    /// Records `op` on `object` at `site`, waiting since now (the wait clock).
-    #[inline]
-    fn record(&self, op: &'static WaitOp, object: u64, site: &'static Location<'static>) {
-        self.write(op, object, site, now_ms_cached());
-    }
-
     /// The sequence number: it moves with every write (the writer's own view).
     #[inline]
-    fn seq(&self) -> u32 {
+    fn seq(&self) -> u16 {
         // Relaxed: the writer's own last store (see `write`); the thread polling the task
         // is the only writer.
-        self.head.load(Relaxed) as u32
+        (self.head.load(Relaxed) & SEQ) as u16
     }
 
-    /// Forgets the record, if there is one.
-    #[inline]
-    fn clear(&self) {
-        // Relaxed: the writer's own last store (see `write`).
-        if !self.op.load(Relaxed).is_null() {
-            self.write(std::ptr::null(), 0, std::ptr::null(), 0);
-        }
-    }
-
-    /// The record, from any thread; `None` when there is none, or when every try raced a
-    /// write (the task is being polled at that moment, busily).
-    pub fn read(&self) -> Option<WaitRecord> {
+    /// The record made by poll number `poll` (the task's poll count before its latest
+    /// poll), from any thread. `None` when that poll recorded nothing (it waited on
+    /// something eddy does not know, or did not wait), or when every try raced a write (the
+    /// task is being polled at that moment, busily). A record of an earlier poll is never
+    /// returned; one made 65,536 polls earlier cannot be told apart.
+    pub fn read(&self, poll: u32) -> Option<WaitRecord> {
         for _ in 0..READ_TRIES {
             // Acquire: pairs with the writer's final Release store of `head`.
             let before = self.head.load(Acquire);
@@ -266,12 +262,12 @@ impl WaitSlot {
             if self.head.load(Relaxed) != before {
                 continue;
             }
-            if op.is_null() || site.is_null() {
+            if (before >> 16) & 0xffff != u64::from(poll) & 0xffff {
                 return None;
             }
-            // SAFETY: non-null pointers here were stored by `record` from `&'static`
+            // SAFETY: non-null pointers here were stored by `write` from `&'static`
             // references, which live forever and are never written through.
-            let (op, site) = unsafe { (&*op, &*site) };
+            let (op, site) = unsafe { (op.as_ref()?, site.as_ref()?) };
             return Some(WaitRecord {
                 op,
                 object,
@@ -289,46 +285,53 @@ impl Default for WaitSlot {
     }
 }
 
+/// The slot of the task this thread is polling, and that poll's number.
+#[derive(Clone, Copy)]
+struct Current {
+    slot: *const WaitSlot,
+    poll: u32,
+}
+
+const NONE: Current = Current {
+    slot: std::ptr::null(),
+    poll: 0,
+};
+
 #[cfg(not(eddy_loom))]
 thread_local! {
-    /// The slot of the task this thread is polling; null outside a poll and in `quiet`.
-    static CURRENT: Cell<*const WaitSlot> = const { Cell::new(std::ptr::null()) };
+    /// Null outside a poll and in `quiet`.
+    static CURRENT: Cell<Current> = const { Cell::new(NONE) };
 }
 
 // loom runs model threads on one OS thread, so std's thread-locals would be shared.
 #[cfg(eddy_loom)]
 loom::thread_local! {
-    static CURRENT: Cell<*const WaitSlot> = Cell::new(std::ptr::null());
+    static CURRENT: Cell<Current> = Cell::new(NONE);
 }
 
-/// For schedulers: leaf futures polled until the guard drops record into `slot`. When it
-/// drops without any record made, the slot is cleared (module docs); the previous mark is
-/// restored, so a nested `block_on` unwinds correctly.
+/// For schedulers: leaf futures polled until the guard drops record into `slot`, as made
+/// by the task's poll number `poll` (its poll count so far; a reader asks for the record
+/// of the latest poll). The previous mark is restored on drop, so a nested `block_on`
+/// unwinds correctly. Touches only this thread's thread-local, not the slot.
 #[inline]
-pub fn enter(slot: &WaitSlot) -> Entered<'_> {
-    let prev = CURRENT.with(|c| c.replace(slot));
+pub fn enter(slot: &WaitSlot, poll: u32) -> Entered<'_> {
+    let prev = CURRENT.with(|c| c.replace(Current { slot, poll }));
     Entered {
-        slot,
         prev,
-        seq: slot.seq(),
+        _slot: std::marker::PhantomData,
     }
 }
 
 /// From [`enter`]: ends the poll's recording.
 pub struct Entered<'a> {
-    slot: &'a WaitSlot,
-    prev: *const WaitSlot,
-    /// The slot's sequence when the poll began: unchanged at the end means no record.
-    seq: u32,
+    prev: Current,
+    _slot: std::marker::PhantomData<&'a WaitSlot>,
 }
 
 impl Drop for Entered<'_> {
     #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
-        if self.slot.seq() == self.seq {
-            self.slot.clear();
-        }
     }
 }
 
@@ -338,13 +341,13 @@ impl fmt::Debug for Entered<'_> {
     }
 }
 
-/// Runs `f` on the slot being recorded into, if any.
+/// Runs `f` on the slot being recorded into, if any, with the poll's number.
 #[inline]
-fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
-    let slot = CURRENT.with(Cell::get);
+fn with_current<R>(f: impl FnOnce(&WaitSlot, u32) -> R) -> Option<R> {
+    let cur = CURRENT.with(Cell::get);
     // SAFETY: a non-null mark points at the slot `enter` borrowed, which its guard keeps
     // alive until it replaces the mark, after the poll `f` runs in.
-    unsafe { slot.as_ref() }.map(f)
+    unsafe { cur.slot.as_ref() }.map(|slot| f(slot, cur.poll))
 }
 
 /// Records that the task being polled waits on `op` for `object`, awaited at `site`. For
@@ -352,14 +355,14 @@ fn with_current<R>(f: impl FnOnce(&WaitSlot) -> R) -> Option<R> {
 /// and inside [`quiet`].
 #[inline]
 pub fn record(op: &'static WaitOp, object: u64, site: &'static Location<'static>) {
-    with_current(|slot| slot.record(op, object, site));
+    with_current(|slot, poll| slot.write(op, object, site, poll));
 }
 
 /// Where the current poll's record stands: for a future that records only if what it
 /// wraps did not ([`Mark::record_if_silent`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Mark {
-    seq: Option<u32>,
+    seq: Option<u16>,
 }
 
 impl Mark {
@@ -367,7 +370,7 @@ impl Mark {
     #[inline]
     pub fn now() -> Mark {
         Mark {
-            seq: with_current(WaitSlot::seq),
+            seq: with_current(|slot, _| slot.seq()),
         }
     }
 
@@ -380,9 +383,9 @@ impl Mark {
         object: u64,
         site: &'static Location<'static>,
     ) {
-        with_current(|slot| {
+        with_current(|slot, poll| {
             if self.seq == Some(slot.seq()) {
-                slot.record(op, object, site);
+                slot.write(op, object, site, poll);
             }
         });
     }
@@ -392,13 +395,18 @@ impl Mark {
 /// replace the record of what it wraps.
 #[inline]
 pub fn quiet<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(*const WaitSlot);
+    struct Restore(Current);
     impl Drop for Restore {
         fn drop(&mut self) {
             CURRENT.with(|c| c.set(self.0));
         }
     }
-    let _restore = Restore(CURRENT.with(|c| c.replace(std::ptr::null())));
+    let _restore = Restore(CURRENT.with(|c| {
+        c.replace(Current {
+            slot: std::ptr::null(),
+            ..c.get()
+        })
+    }));
     f()
 }
 
@@ -452,13 +460,7 @@ fn now_ms_cached() -> u32 {
     crate::loom::wait_clock_ms()
 }
 
-/// Milliseconds since the process's first reading of this clock, read now. Compare with a
-/// record's `since_ms` with `wrapping_sub` (it wraps after 49 days).
-pub fn now_ms() -> u32 {
-    origin().elapsed().as_millis() as u32
-}
-
-/// The clock's zero: its first reading in the process.
+/// The zero of [`encode_instant`]: its first use in the process.
 fn origin() -> Instant {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     *ORIGIN.get_or_init(Instant::now)
@@ -476,10 +478,13 @@ pub fn decode_instant(object: u64) -> Instant {
     origin() + std::time::Duration::from_nanos(object)
 }
 
-/// For schedulers: reads the clock and stores it as the time new records get. Call it
-/// after every park and every few dozen polls (module docs).
-pub fn advance_clock() {
-    crate::loom::set_wait_clock_ms(now_ms());
+/// For schedulers: `now_ms` becomes the time new records get (`WaitRecord::since_ms`).
+/// Call it after every park and every few dozen polls (module docs), with any cheap clock
+/// in milliseconds (eddy's executor passes its coarse clock, which its dumps compare
+/// against); only differences of its values mean anything.
+#[inline]
+pub fn set_clock_ms(now_ms: u32) {
+    crate::loom::set_wait_clock_ms(now_ms);
 }
 
 #[cfg(all(test, not(eddy_loom)))]

@@ -38,7 +38,7 @@ impl Dump {
     /// runtime's clock, which may be paused).
     pub(crate) fn new(mut tasks: Vec<TaskInfo>, clock_now: Instant) -> Dump {
         tasks.sort_by_key(|t| t.id);
-        let now_ms = eddy_wake::wait::now_ms();
+        let now_ms = eddy_executor::wait_clock_ms();
         let waits = tasks
             .iter()
             .map(|t| t.wait.as_ref().map(|r| resolve(r, now_ms, clock_now)))

@@ -377,13 +377,13 @@ impl<P: Park> CurrentThread<P> {
                 driver.park_timeout(Duration::ZERO);
                 since_driver = 0;
                 // Wait records' timestamps (`eddy_wake::wait`) stay within this many polls.
-                wait::advance_clock();
+                wait::set_clock_ms(crate::task::wait_clock_ms());
             } else if ran == 0 && !shared.main.woken.load(Relaxed) {
                 // Nothing to run and the main future is not woken: sleep in the driver.
                 shared.counters.park();
                 driver.park();
                 since_driver = 0;
-                wait::advance_clock();
+                wait::set_clock_ms(crate::task::wait_clock_ms());
             }
         }
     }

@@ -188,7 +188,7 @@ impl MultiThread {
         let observer = self.shared.observer();
         ThreadParker::new().block_on(std::future::poll_fn(|cx| {
             // This thread parks between these polls: wait records' timestamps start here.
-            wait::advance_clock();
+            wait::set_clock_ms(crate::task::wait_clock_ms());
             main.poll(observer, || coop::budgeted(|| future.as_mut().poll(cx)))
         }))
     }

@@ -168,7 +168,7 @@ impl Core {
             cx.in_driver.set(false);
             self.notify_after_driver(shared, queued);
             // Wait records' timestamps (`eddy_wake::wait`) stay within this many polls.
-            wait::advance_clock();
+            wait::set_clock_ms(crate::task::wait_clock_ms());
         }
         cx.running.set(task.raw().header_ptr().as_ptr());
         shared.workers[self.index].counters.poll();
@@ -263,7 +263,7 @@ impl Core {
             }
         };
         handoff::consume_unpark(&me.unparked);
-        wait::advance_clock();
+        wait::set_clock_ms(crate::task::wait_clock_ms());
         if !idle.unregister_sleeper(self.index) {
             // A producer popped us and counted us as searching.
             self.searching = true;

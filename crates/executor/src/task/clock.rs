@@ -6,6 +6,12 @@
 //! `Instant` measured from a process-wide origin. Only differences of two readings mean
 //! anything.
 
+/// The coarse clock in milliseconds, truncated to 32 bits: the clock wait records carry
+/// (`eddy_wake::wait::set_clock_ms`), and what a dump compares them with.
+pub fn wait_clock_ms() -> u32 {
+    (coarse_now_ns() / 1_000_000) as u32
+}
+
 /// Nanoseconds on the coarse clock.
 #[cfg(all(target_os = "linux", not(miri), not(eddy_loom)))]
 pub(crate) fn coarse_now_ns() -> u64 {

@@ -55,10 +55,10 @@ unsafe fn name<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<String> {
 /// # Safety
 /// `ptr` is a live `Cell<F, S>`: the caller holds a reference to it (or the lock of a list
 /// that does).
-unsafe fn wait<F: Future, S: Schedule>(ptr: NonNull<Header>) -> Option<WaitRecord> {
+unsafe fn wait<F: Future, S: Schedule>(ptr: NonNull<Header>, poll: u32) -> Option<WaitRecord> {
     // SAFETY: forwarded precondition; the slot lives in the cell until it is freed, and is
     // read through its sequence lock, never written here.
-    unsafe { cell::<F, S>(ptr) }.wait.read()
+    unsafe { cell::<F, S>(ptr) }.wait.read(poll)
 }
 
 /// # Safety
@@ -121,7 +121,9 @@ unsafe fn poll_future<F: Future, S: Schedule>(cell: &Cell<F, S>, ptr: NonNull<He
     let mut cx = Context::from_waker(&waker);
     let header = &cell.header;
     let _polling = super::id::PollingGuard::enter(header.id);
-    let _waits = wait::enter(&cell.wait);
+    // The poll's number is the count so far (Relaxed: only this thread, the RUNNING
+    // holder, writes it); a snapshot asks for the record of the latest poll.
+    let _waits = wait::enter(&cell.wait, header.polls.load(Relaxed));
     // With debug mode off, this branch is the monitor's whole cost (`debug/`).
     let res = match cell.scheduler.observer() {
         None => poll_stage(cell, &mut cx),

@@ -254,8 +254,12 @@ impl OwnedTasks {
             for &ptr in &inner.tasks {
                 // SAFETY: every task in the list is alive (the list holds a reference).
                 let h = unsafe { ptr.as_ref() };
+                // The record of the latest poll, if it is done: a poll in progress has
+                // not counted itself yet, so its record reads as none. Relaxed: a
+                // statistic, as in `info`.
+                let latest = h.polls.load(Relaxed).checked_sub(1);
                 // SAFETY: as above; the slot is read through its sequence lock.
-                let wait = unsafe { (h.vtable.wait)(ptr) };
+                let wait = latest.and_then(|poll| unsafe { (h.vtable.wait)(ptr, poll) });
                 out.push(info(h, wait, &inner.names, &slow, now, busy.as_ref()));
             }
         }

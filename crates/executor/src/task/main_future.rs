@@ -105,7 +105,9 @@ impl MainTask {
             // Main is woken through `block_on`'s own waker, which `block_on` keeps: a wake
             // can always come (or the caller is stuck, which a dump shows as idle).
             lost_wake: false,
-            wait: self.wait.read(),
+            wait: (self.polls.load(Relaxed) as u32)
+                .checked_sub(1)
+                .and_then(|poll| self.wait.read(poll)),
         }
     }
 }
@@ -131,7 +133,8 @@ impl MainGuard<'_> {
     #[inline]
     pub(crate) fn poll<R>(&self, observer: Option<&dyn Observer>, poll: impl FnOnce() -> R) -> R {
         let _polling = PollingGuard::enter(self.task.id);
-        let _waits = wait::enter(&self.task.wait);
+        // Relaxed: only this thread writes the count (module docs).
+        let _waits = wait::enter(&self.task.wait, self.task.polls.load(Relaxed) as u32);
         let _running = Running::start(&self.task, observer);
         poll()
     }

@@ -7,6 +7,7 @@
 
 mod builder;
 pub(crate) mod clock;
+pub use clock::wait_clock_ms;
 mod error;
 mod harness;
 mod id;

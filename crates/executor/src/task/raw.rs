@@ -87,8 +87,8 @@ pub(crate) struct Vtable {
     pub(crate) shutdown: unsafe fn(NonNull<Header>),
     /// The task's name, asked of its scheduler (names live in its task list, not here).
     pub(crate) name: unsafe fn(NonNull<Header>) -> Option<String>,
-    /// What the task's last poll waited on (`eddy_wake::wait`), for snapshots.
-    pub(crate) wait: unsafe fn(NonNull<Header>) -> Option<WaitRecord>,
+    /// What the task's poll number `poll` waited on (`eddy_wake::wait`), for snapshots.
+    pub(crate) wait: unsafe fn(NonNull<Header>, u32) -> Option<WaitRecord>,
 }
 
 /// The future, or what it left behind.

@@ -27,42 +27,44 @@ fn a_read_racing_two_writes_is_whole_or_nothing() {
             let slot = Arc::clone(&slot);
             thread::spawn(move || {
                 {
-                    let _poll = enter(&slot);
+                    let _poll = enter(&slot, 0);
                     record(&READ, 3, read_site);
                 }
-                let _poll = enter(&slot);
+                let _poll = enter(&slot, 0);
                 record(&SLEEP, 1_000, sleep_site);
             })
         };
-        if let Some(r) = slot.read() {
+        if let Some(r) = slot.read(0) {
             assert_eq!(r.object, object_of(r.op), "torn record");
         }
         poller.join().unwrap();
-        let last = slot.read().expect("a quiet slot always reads");
+        let last = slot.read(0).expect("a quiet slot always reads");
         assert_eq!(last.op.name(), "sleep");
         assert_eq!(last.object, 1_000);
     });
 }
 
 #[test]
-fn a_read_racing_a_clear_is_whole_or_nothing() {
+fn a_read_of_the_latest_poll_never_sees_an_older_polls_record() {
     loom::model(|| {
         let slot = Arc::new(WaitSlot::new());
         {
-            let _poll = enter(&slot);
+            let _poll = enter(&slot, 0);
             record(&READ, 3, Location::caller());
         }
         let poller = {
             let slot = Arc::clone(&slot);
             thread::spawn(move || {
-                // A poll that records nothing clears the slot.
-                let _poll = enter(&slot);
+                let _poll = enter(&slot, 1);
+                record(&SLEEP, 1_000, Location::caller());
             })
         };
-        if let Some(r) = slot.read() {
-            assert_eq!((r.op.name(), r.object), ("read", 3));
+        // Asking for poll 1's record: poll 0's must never come back, whole or torn.
+        if let Some(r) = slot.read(1) {
+            assert_eq!((r.op.name(), r.object), ("sleep", 1_000));
         }
         poller.join().unwrap();
-        assert!(slot.read().is_none());
+        assert_eq!(slot.read(1).map(|r| r.object), Some(1_000));
+        assert!(slot.read(0).is_none(), "poll 0's record was replaced");
     });
 }
