@@ -426,14 +426,16 @@ fn storm(rt: &eddy::Runtime, signals: usize) -> (Vec<u64>, u64) {
                 })
             })
             .collect();
+        let made_so_far = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let churning: Vec<_> = (0..4u64)
             .map(|i| {
-                let done = Arc::clone(&done);
+                let (done, made_so_far) = (Arc::clone(&done), Arc::clone(&made_so_far));
                 eddy::spawn(async move {
                     let mut made = 0u64;
                     while !done.load(Ordering::SeqCst) {
                         let mut listener = signal(SignalKind::user_defined1()).unwrap();
                         made += 1;
+                        made_so_far.fetch_add(1, Ordering::SeqCst);
                         for _ in 0..=(made + i) % 5 {
                             let _ = eddy::timeout(Duration::from_millis(2), listener.recv()).await;
                         }
@@ -450,6 +452,13 @@ fn storm(rt: &eddy::Runtime, signals: usize) -> (Vec<u64>, u64) {
             .await
             .unwrap();
         assert!(status.success(), "the sender failed: {status}");
+        // The churn goes on until it has made listeners enough, however fast the sender
+        // was (a quick storm on an idle machine can end before the churners loop twice).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while made_so_far.load(Ordering::SeqCst) <= 4 {
+            assert!(Instant::now() < deadline, "the churning tasks stalled");
+            eddy::sleep(Duration::from_millis(1)).await;
+        }
         done.store(true, Ordering::SeqCst);
         for r in 1..=ROUNDS {
             round.store(r, Ordering::SeqCst);
