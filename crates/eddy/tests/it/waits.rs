@@ -19,6 +19,12 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Waits until task `id` is idle with a wait record, and returns it.
 fn wait_of(handle: &Handle, id: eddy::debug::TaskId) -> Wait {
+    wait_at(handle, id, |_| true)
+}
+
+/// Waits until task `id` is idle with a wait record that `wanted` accepts (a task may wait
+/// on other things first), and returns it.
+fn wait_at(handle: &Handle, id: eddy::debug::TaskId, wanted: impl Fn(&Wait) -> bool) -> Wait {
     let start = std::time::Instant::now();
     loop {
         let dump = handle.dump();
@@ -26,7 +32,7 @@ fn wait_of(handle: &Handle, id: eddy::debug::TaskId) -> Wait {
             .tasks()
             .iter()
             .any(|t| t.id == id && t.state == TaskState::Idle);
-        if idle && let Some(wait) = dump.wait(id) {
+        if idle && let Some(wait) = dump.wait(id).filter(|w| wanted(w)) {
             return wait.clone();
         }
         assert!(
@@ -219,9 +225,19 @@ fn two_tasks_awaiting_each_others_oneshot_are_a_deadlock() {
             let _ = tx.send(value + 1);
         });
         let (a_id, b_id) = (a.id(), b.id());
+        // Each first waits for the other's receiver, then on the other's value: the
+        // second wait is the one asked for (on a slow machine a dump sees the first).
         let waits = while_running(&rt, {
             let handle = handle.clone();
-            move || [wait_of(&handle, a_id), wait_of(&handle, b_id)]
+            move || {
+                [(a_id, line_a), (b_id, line_b)].map(|(id, line)| {
+                    // And once the other has used its sender there, which wakes this
+                    // receiver to record it again.
+                    wait_at(&handle, id, |w| {
+                        w.at.line() == line && matches!(w.on, WaitOn::Sender { used: true, .. })
+                    })
+                })
+            }
         });
         for (wait, line, other) in [(&waits[0], line_a, b_id), (&waits[1], line_b, a_id)] {
             assert_eq!(wait.op, "oneshot::Receiver");
