@@ -15,13 +15,14 @@ use crate::support::in_child_process;
 /// Generous bound for "this must happen": a hang fails the test instead of stalling CI.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-#[test]
-fn a_slow_poll_is_reported_with_its_name_and_spawn_site_before_it_ends() {
+/// A multi-thread runtime of `workers` in debug mode, threshold 20 ms, whose slow-poll
+/// reports arrive on the receiver.
+fn reporting_runtime(workers: usize) -> (Runtime, mpsc::Receiver<SlowPoll>) {
     let (tx, reports) = mpsc::channel::<SlowPoll>();
     let tx = Mutex::new(tx);
     let rt = Runtime::builder()
         .multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .debug(true)
         .slow_poll_threshold(Duration::from_millis(20))
         .on_slow_poll(move |r| {
@@ -29,6 +30,12 @@ fn a_slow_poll_is_reported_with_its_name_and_spawn_site_before_it_ends() {
         })
         .build()
         .unwrap();
+    (rt, reports)
+}
+
+#[test]
+fn a_slow_poll_is_reported_with_its_name_and_spawn_site_before_it_ends() {
+    let (rt, reports) = reporting_runtime(2);
     assert!(rt.handle().debug_enabled());
     // The task blocks its worker until the test has seen the report (the ordering the
     // issue asks for: the report comes while the poll is still running).
@@ -352,18 +359,7 @@ fn eddy_dump_on_signal_prints_the_dump_on_sigusr1() {
 /// so there only the report itself is checked.
 #[test]
 fn a_slow_poll_report_names_the_line_that_blocks() {
-    let (tx, reports) = mpsc::channel::<SlowPoll>();
-    let tx = Mutex::new(tx);
-    let rt = Runtime::builder()
-        .multi_thread()
-        .worker_threads(1)
-        .debug(true)
-        .slow_poll_threshold(Duration::from_millis(20))
-        .on_slow_poll(move |r| {
-            let _ = tx.lock().unwrap().send(r.clone());
-        })
-        .build()
-        .unwrap();
+    let (rt, reports) = reporting_runtime(1);
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let release = released.clone();
     let line = line!() + 4;

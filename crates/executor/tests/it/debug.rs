@@ -355,6 +355,19 @@ fn stacks_expected() -> bool {
 }
 
 /// Asserts that `report` carries a stack whose first user frame is `file:line`.
+/// The line of the `std::thread::sleep` in [`block_until`]: the line a stack must name.
+const BLOCKING_LINE: u32 = line!() + 8;
+
+/// Blocks the poll that calls it, the way a blocking call in async code does, until
+/// `release` is set (or `PATIENCE` runs out). Not inlined, so it has a frame of its own.
+#[inline(never)]
+fn block_until(release: &std::sync::atomic::AtomicBool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn assert_stack_names(report: &SlowPoll, file: &str, line: u32) {
     if !stacks_expected() {
         eprintln!("native stack not asserted on this target: {report}");
@@ -403,17 +416,11 @@ fn a_slow_poll_report_carries_the_stack_down_to_the_blocking_line() {
         .build();
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let release = released.clone();
-    let line = line!() + 4;
-    let task = rt.spawn(async move {
-        let deadline = Instant::now() + PATIENCE;
-        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    let task = rt.spawn(async move { block_until(&release) });
     let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
     released.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(!first.finished, "{first}");
-    assert_stack_names(&first, file!(), line);
+    assert_stack_names(&first, file!(), BLOCKING_LINE);
     rt.block_on(task).unwrap();
     let last = reports.recv_timeout(PATIENCE).expect("no end report");
     assert!(last.finished && last.stack.is_none(), "{last}");
@@ -435,17 +442,11 @@ fn a_slow_main_future_report_carries_the_stack_down_to_the_blocking_line() {
                 })),
         )
         .build();
-    let line = line!() + 4;
-    rt.block_on(async move {
-        let deadline = Instant::now() + PATIENCE;
-        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    rt.block_on(async move { block_until(&release) });
     let first = reports.recv_timeout(PATIENCE).expect("no slow-poll report");
     assert!(!first.finished, "{first}");
     assert_eq!(first.name.as_deref(), Some("main"));
-    assert_stack_names(&first, file!(), line);
+    assert_stack_names(&first, file!(), BLOCKING_LINE);
 }
 
 #[test]
@@ -502,16 +503,10 @@ fn a_thread_that_blocks_the_signal_is_reported_without_a_stack_and_without_a_han
     // its stack again (the buffer the late handler could have written is usable).
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let release = released.clone();
-    let line = line!() + 4;
-    let task = rt.spawn(async move {
-        let deadline = Instant::now() + PATIENCE;
-        while !release.load(std::sync::atomic::Ordering::SeqCst) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
+    let task = rt.spawn(async move { block_until(&release) });
     let again = reports.recv_timeout(PATIENCE).expect("no second report");
     released.store(true, std::sync::atomic::Ordering::SeqCst);
     assert!(!again.finished, "{again}");
-    assert_stack_names(&again, file!(), line);
+    assert_stack_names(&again, file!(), BLOCKING_LINE);
     rt.block_on(task).unwrap();
 }
