@@ -54,6 +54,13 @@ const RUN_TARGETS: &[RunTarget] = &[
 /// The crates whose whole test suites run on every `RUN_TARGETS` entry: the runtime
 /// itself. The workspace's peer tests, bench and stress binaries are not, as they build
 /// tokio and smol and measure the host.
+/// How long one test binary may run on a `RUN_TARGETS` entry before it is killed. The
+/// slowest, eddy's integration suite under qemu, takes about 75 s on the 2-core CI
+/// machine; a binary still running after this is hung, and killing it fails the step in
+/// minutes, with libtest's "has been running for over 60 seconds" lines naming the test,
+/// instead of running into CI's own limit with nothing said.
+const BINARY_LIMIT_S: u32 = 900;
+
 const CORE_CRATES: &[&str] = &[
     "eddy-selector",
     "eddy-wake",
@@ -132,13 +139,28 @@ fn run_suite(target: &RunTarget) -> Result {
     if let Some(linker) = target.linker {
         cmd.env(var("LINKER"), linker);
     }
-    if let Some(runner) = target.runner {
-        // Cargo runs each test binary through the emulator; the tests that re-run their own
-        // binary in a child read `EDDY_TEST_RUNNER` to do the same.
-        cmd.env(var("RUNNER"), runner)
-            .env("EDDY_TEST_RUNNER", runner);
+    // Cargo runs each test binary through the runner: `timeout` (which kills the binary's
+    // whole process group, so its children too), then the emulator if the target needs
+    // one. The tests that re-run their own binary in a child read `EDDY_TEST_RUNNER` to go
+    // through the same emulator; not through `timeout`, which would stand between a test
+    // and the pid it signals.
+    let limit = format!("timeout --kill-after=10 {BINARY_LIMIT_S}");
+    match target.runner {
+        Some(emulator) => {
+            cmd.env(var("RUNNER"), format!("{limit} {emulator}"))
+                .env("EDDY_TEST_RUNNER", emulator);
+        }
+        None => {
+            cmd.env(var("RUNNER"), limit);
+        }
     }
-    step::run(&name, &mut cmd)
+    step::run(&name, &mut cmd).inspect_err(|_| {
+        eprintln!(
+            "{name}: where a test binary above was killed by signal 9 or exited with 124, \
+             it ran past {BINARY_LIMIT_S} s and was stopped as hung; the test it named as \
+             \"running for over 60 seconds\" is the one to look at"
+        );
+    })
 }
 
 /// Installs the missing targets for the pinned toolchain, idempotently.

@@ -42,10 +42,7 @@ pub(crate) fn pending<T>(
     fd: RawFd,
     site: &'static Location<'static>,
 ) -> Poll<T> {
-    if poll.is_pending() {
-        eddy_wake::wait::record(op, fd as u64, site);
-    }
-    poll
+    eddy_wake::wait::pending(poll, op, fd as u64, site)
 }
 
 /// Inside a `#[track_caller]` function: `future`, recording the fd operation `$name` on

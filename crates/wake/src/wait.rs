@@ -358,6 +358,21 @@ pub fn record(op: &'static WaitOp, object: u64, site: &'static Location<'static>
     with_current(|slot, poll| slot.write(op, object, site, poll));
 }
 
+/// `poll`, having [`record`]ed `op` on `object` at `site` if it is `Pending`: for the
+/// `poll_*` methods of leaf futures.
+#[inline]
+pub fn pending<T>(
+    poll: std::task::Poll<T>,
+    op: &'static WaitOp,
+    object: u64,
+    site: &'static Location<'static>,
+) -> std::task::Poll<T> {
+    if poll.is_pending() {
+        record(op, object, site);
+    }
+    poll
+}
+
 /// Where the current poll's record stands: for a future that records only if what it
 /// wraps did not ([`Mark::record_if_silent`]).
 #[derive(Clone, Copy, Debug)]

@@ -1,13 +1,15 @@
 //! The child's piped stdin, stdout and stderr, as async streams on the reactor.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::panic::Location;
 use std::pin::Pin;
 use std::process::Stdio;
 use std::task::{Context, Poll};
 
 use eddy_net::Async;
+use eddy_wake::wait::{self, WaitKind, WaitOp};
 
 /// A pipe this module reads from: the poll behind `read`, `read_to_end` and `AsyncRead`.
 pub(crate) trait PipeRead {
@@ -129,6 +131,12 @@ macro_rules! read_pipe {
         }
 
         impl $name {
+            /// What a task waiting to read this pipe records (`"ChildStdout::read"`).
+            fn read_op() -> &'static WaitOp {
+                static OP: WaitOp = WaitOp::new(WaitKind::Fd, concat!(stringify!($name), "::read"));
+                &OP
+            }
+
             /// Reads into `buf`, waiting until the child wrote something or closed the
             /// pipe. `Ok(0)` is end-of-file (the child closed it, or exited), or an empty
             /// `buf`.
@@ -136,8 +144,13 @@ macro_rules! read_pipe {
             /// # Errors
             ///
             /// The system's error from `read`, or an error if the runtime has shut down.
-            pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                poll_fn(|cx| self.poll_read_pipe(cx, buf)).await
+            #[track_caller]
+            pub fn read<'a>(
+                &'a mut self,
+                buf: &'a mut [u8],
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+                poll_fn(move |cx| wait::pending(self.poll_read_pipe(cx, buf), Self::read_op(), fd, site))
             }
 
             /// Reads until end-of-file, appending to `buf`; returns how many bytes it read.
@@ -145,8 +158,13 @@ macro_rules! read_pipe {
             /// # Errors
             ///
             /// As for [`read`](Self::read); what was read before the error stays in `buf`.
-            pub async fn read_to_end(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
-                read_to_end(self, buf).await
+            #[track_caller]
+            pub fn read_to_end<'a>(
+                &'a mut self,
+                buf: &'a mut Vec<u8>,
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+                wait::on(Self::read_op(), fd, site, read_to_end(self, buf))
             }
 
             /// Reads until end-of-file, appending to `buf`, which must be UTF-8.
@@ -155,24 +173,33 @@ macro_rules! read_pipe {
             ///
             /// As for [`read`](Self::read); [`InvalidData`](io::ErrorKind::InvalidData) if
             /// what was read is not UTF-8 (then `buf` is unchanged).
-            pub async fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
-                let mut bytes = Vec::new();
-                let n = read_to_end(self, &mut bytes).await?;
-                let text = String::from_utf8(bytes).map_err(|e| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("the child wrote {e}"))
-                })?;
-                buf.push_str(&text);
-                Ok(n)
+            #[track_caller]
+            pub fn read_to_string<'a>(
+                &'a mut self,
+                buf: &'a mut String,
+            ) -> impl Future<Output = io::Result<usize>> + 'a {
+                let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+                wait::on(Self::read_op(), fd, site, async move {
+                    let mut bytes = Vec::new();
+                    let n = read_to_end(self, &mut bytes).await?;
+                    let text = String::from_utf8(bytes).map_err(|e| {
+                        io::Error::new(io::ErrorKind::InvalidData, format!("the child wrote {e}"))
+                    })?;
+                    buf.push_str(&text);
+                    Ok(n)
+                })
             }
         }
 
         impl futures_io::AsyncRead for $name {
+            #[track_caller]
             fn poll_read(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut [u8],
             ) -> Poll<io::Result<usize>> {
-                self.get_mut().poll_read_pipe(cx, buf)
+                let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+                wait::pending(self.get_mut().poll_read_pipe(cx, buf), Self::read_op(), fd, site)
             }
         }
     };
@@ -197,6 +224,9 @@ pipe_type! {
     ChildStdin(std::process::ChildStdin)
 }
 
+/// What a task waiting for room in the child's stdin records.
+static WRITE: WaitOp = WaitOp::new(WaitKind::Fd, "ChildStdin::write");
+
 impl ChildStdin {
     /// Writes some of `buf`, waiting until the pipe has room.
     ///
@@ -204,8 +234,10 @@ impl ChildStdin {
     ///
     /// [`BrokenPipe`](io::ErrorKind::BrokenPipe) once the child closed its end (or exited);
     /// the system's error from `write`; an error if the runtime has shut down.
-    pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_write_pipe(cx, buf)).await
+    #[track_caller]
+    pub fn write<'a>(&'a mut self, buf: &'a [u8]) -> impl Future<Output = io::Result<usize>> + 'a {
+        let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+        poll_fn(move |cx| wait::pending(self.poll_write_pipe(cx, buf), &WRITE, fd, site))
     }
 
     /// Writes all of `buf`.
@@ -213,12 +245,19 @@ impl ChildStdin {
     /// # Errors
     ///
     /// As for [`write`](Self::write).
-    pub async fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let n = self.write(buf).await?;
-            buf = &buf[n..];
-        }
-        Ok(())
+    #[track_caller]
+    pub fn write_all<'a>(
+        &'a mut self,
+        mut buf: &'a [u8],
+    ) -> impl Future<Output = io::Result<()>> + 'a {
+        let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+        wait::on(&WRITE, fd, site, async move {
+            while !buf.is_empty() {
+                let n = poll_fn(|cx| self.poll_write_pipe(cx, buf)).await?;
+                buf = &buf[n..];
+            }
+            Ok(())
+        })
     }
 
     fn poll_write_pipe(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -230,12 +269,14 @@ impl ChildStdin {
 }
 
 impl futures_io::AsyncWrite for ChildStdin {
+    #[track_caller]
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_write_pipe(cx, buf)
+        let (site, fd) = (Location::caller(), self.as_raw_fd() as u64);
+        wait::pending(self.get_mut().poll_write_pipe(cx, buf), &WRITE, fd, site)
     }
 
     /// Nothing to flush: every write went to the kernel.

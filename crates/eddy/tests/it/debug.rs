@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use eddy::debug::{SlowPoll, TaskState};
 use eddy::{Handle, Runtime};
 
-use crate::support::in_child_process;
+use crate::support::{in_child_process, two_workers};
 
 /// Generous bound for "this must happen": a hang fails the test instead of stalling CI.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -69,11 +69,7 @@ fn a_slow_poll_is_reported_with_its_name_and_spawn_site_before_it_ends() {
 
 #[test]
 fn the_dump_is_safe_under_load_from_another_thread_and_from_a_task() {
-    let rt = Runtime::builder()
-        .multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let handle = rt.handle().clone();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let dumper = {
@@ -198,11 +194,7 @@ fn debug_mode_lists_pending_tasks_at_shutdown_and_flags_lost_wakes() {
         "EDDY_TEST_SHUTDOWN_CHILD",
         &[("EDDY_DEBUG", "1")],
         || {
-            let rt = Runtime::builder()
-                .multi_thread()
-                .worker_threads(2)
-                .build()
-                .unwrap();
+            let rt = two_workers();
             assert!(rt.handle().debug_enabled(), "EDDY_DEBUG=1 turns it on");
             rt.handle().spawn_named("forgotten", Forgotten);
             rt.handle()

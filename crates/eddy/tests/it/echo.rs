@@ -2,14 +2,12 @@
 
 use eddy::net::{TcpListener, TcpStream};
 
+use crate::support::two_workers;
+
 #[test]
 fn two_workers_serve_a_thousand_connections() {
     const CONNECTIONS: usize = 1000;
-    let rt = eddy::Runtime::builder()
-        .multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let echoed = rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -5,6 +5,7 @@
 //! data the whole time; a read that stays pending then is a lost wake-up, not a slow peer.
 //! Every wait is bounded by `PATIENCE`, so a stall fails the test instead of hanging it.
 
+use crate::support::two_workers;
 use std::future::Future;
 use std::io::{IoSlice, IoSliceMut, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -29,12 +30,7 @@ where
         .build()
         .unwrap()
         .block_on(body());
-    eddy::Runtime::builder()
-        .multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-        .block_on(async move { eddy::spawn(body()).await.unwrap() });
+    two_workers().block_on(async move { eddy::spawn(body()).await.unwrap() });
 }
 
 /// Awaits `fut`, failing with `what` if it is still pending after `PATIENCE`.
@@ -332,10 +328,12 @@ fn a_connected_udp_socket_reports_an_icmp_error_once_and_then_waits_without_spin
         .await
         .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
-        // The error was reported; the socket lives on and must wait quietly.
+        // The error was reported; the socket lives on and must wait quietly. A spin is
+        // polled once per coop budget, hundreds of times even under qemu; a few spurious
+        // wakes (an error edge the kernel reports again on a loaded machine) are not one.
         let polls = polls_while_idle(Duration::from_millis(200), socket.recv(&mut buf)).await;
         assert!(
-            polls <= 2,
+            polls <= 8,
             "the idle recv was polled {polls} times: it spins"
         );
     });

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use eddy::signal::{SignalKind, ctrl_c, signal};
 use eddy_net::Reactor;
 
-use crate::support::in_child_process;
+use crate::support::{in_child_process, two_workers};
 
 /// A waker that records that it fired and interrupts the reactor's turn.
 struct Flag {
@@ -258,11 +258,7 @@ fn sigterm_from_another_process_reaches_every_listener_each_time() {
     }
     // Two listeners on a multi-thread runtime's tasks and one on a current-thread runtime
     // on another thread: each SIGTERM the parent sends reaches all three.
-    let mt = eddy::Runtime::builder()
-        .multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let mt = two_workers();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut listeners: Vec<eddy::signal::Signal> = (0..3)
         .map(|_| signal(SignalKind::terminate()).unwrap())

@@ -65,12 +65,17 @@ pub(crate) fn emulated() -> bool {
 pub(crate) fn runtimes() -> [eddy::Runtime; 2] {
     [
         eddy::Runtime::builder().current_thread().build().unwrap(),
-        eddy::Runtime::builder()
-            .multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
+        two_workers(),
     ]
+}
+
+/// A multi-thread runtime with two workers.
+pub(crate) fn two_workers() -> eddy::Runtime {
+    eddy::Runtime::builder()
+        .multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
 }
 
 /// A current-thread runtime on virtual time (`start_paused`): timers fire exactly at their

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use eddy::task::{JoinError, JoinSet};
 
-use crate::support::paused;
+use crate::support::{paused, two_workers};
 
 #[test]
 fn join_set_returns_results_as_tasks_finish() {
@@ -29,11 +29,7 @@ fn join_set_returns_results_as_tasks_finish() {
 
 #[test]
 fn join_set_scales_to_many_tasks() {
-    let rt = eddy::Runtime::builder()
-        .multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = two_workers();
     let sum = rt.block_on(async {
         let mut set = JoinSet::new();
         for i in 0..20_000u64 {

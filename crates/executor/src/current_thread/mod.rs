@@ -346,6 +346,9 @@ impl<P: Park> CurrentThread<P> {
         // time the main future is woken: with an I/O driver that poll is a system call, and
         // a `block_on` future that awaits one task after another would pay it per task.
         let mut since_driver: u32 = 0;
+        // Wait records made before this thread's first park get this time, not 0 (which a
+        // dump would print as the wait having lasted since the clock's origin).
+        wait::set_clock_ms(crate::task::wait_clock_ms());
         loop {
             // Acquire: pairs with MainWaker's Release store.
             if shared.main.woken.swap(false, Acquire) {

@@ -127,6 +127,8 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, parker: ThreadParker) {
         in_driver: Cell::new(false),
     };
     let prev = CONTEXT.with(|c| c.replace(&cx));
+    // Records made before this worker's first park or driver turn get this time, not 0.
+    wait::set_clock_ms(crate::task::wait_clock_ms());
     let mut core = Core {
         index,
         tick: 0,
