@@ -417,7 +417,11 @@ fn server_section(m: &Measured<'_>) -> String {
     s += "\nreq/s, p50 and p99 are the client's. CPU µs/req is the server process's own CPU \
         time, user plus system over all its threads from its `getrusage(RUSAGE_SELF)`, read \
         just before the client starts and just after it exits, divided by the requests the \
-        client reports. Client and server share the two cores, and the client takes about \
+        client reports; user CPU µs/req is its user-time part alone, the server's own code \
+        and its runtime's, and the rest is the kernel's work for the same socket calls and \
+        waits (with the same number of calls per request in all three servers, that part is \
+        a floor no runtime lowers: docs/benchmarks.md, \"Where the floor is\"). Client and \
+        server share the two cores, and the client takes about \
         as much CPU as the server: req/s then depends on how the scheduler splits the cores \
         between them and on the client's own cost per request as much as on the server, and \
         moves from run to run; the CPU time a server spends per request does not depend on \

@@ -274,6 +274,7 @@ fn figures(workers: usize) -> Vec<Figure> {
             baseline_target: Some(0.9),
             ..none("CPU µs/req", false)
         },
+        none("user CPU µs/req", false),
     ]
 }
 
@@ -286,13 +287,15 @@ fn runner(kind: Kind, variant: Variant, client: Client) -> Runner {
         let report = client.run(server.addr())?;
         let after = server.cpu_time()?;
         server.stop()?;
-        let cpu = after.saturating_sub(before);
+        let cpu = after.since(before);
+        let per_request = |d: Duration| d.as_secs_f64() * 1e6 / report.requests as f64;
         let us = |d: Option<Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1e6);
         Ok(vec![
             report.per_second,
             us(report.p50),
             us(report.p99),
-            cpu.as_secs_f64() * 1e6 / report.requests as f64,
+            per_request(cpu.user + cpu.system),
+            per_request(cpu.user),
         ])
     })
 }

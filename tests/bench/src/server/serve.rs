@@ -159,6 +159,24 @@ fn cpu_times() -> (Duration, Duration) {
     (tv(usage.ru_utime), tv(usage.ru_stime))
 }
 
+/// A server process's CPU time: in its own code and the libraries' (user) and in the
+/// kernel on its behalf (system: the socket calls, the waits, the wakes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CpuTime {
+    pub(crate) user: Duration,
+    pub(crate) system: Duration,
+}
+
+impl CpuTime {
+    /// The CPU time spent from `earlier` to `self`.
+    pub(crate) fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
 /// The parent's handle on a running server process; dropping it stops the process and
 /// reaps it, whatever path the run took.
 pub(crate) struct ServerProcess {
@@ -203,8 +221,8 @@ impl ServerProcess {
         self.addr
     }
 
-    /// The server's CPU time so far, user and system together.
-    pub(crate) fn cpu_time(&mut self) -> Result<Duration, String> {
+    /// The server's CPU time so far: user and system, each over all its threads.
+    pub(crate) fn cpu_time(&mut self) -> Result<CpuTime, String> {
         let asked = self
             .stdin
             .as_mut()
@@ -218,7 +236,7 @@ impl ServerProcess {
                 let us = |w: &str| w.parse::<u64>().map(Duration::from_micros).ok();
                 us(user)
                     .zip(us(system))
-                    .map(|(u, s)| u + s)
+                    .map(|(user, system)| CpuTime { user, system })
                     .ok_or_else(|| format!("the {} said {line:?}", self.name))
             }
             _ => Err(format!("the {} said {line:?}, not its CPU time", self.name)),
