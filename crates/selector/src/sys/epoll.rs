@@ -1,4 +1,5 @@
-//! Linux backend: edge-triggered epoll, an eventfd notifier, nanosecond timeouts.
+//! Linux backend: edge-triggered epoll, an eventfd notifier, nanosecond timeouts
+//! (`epoll_pwait2` for the timeouts `epoll_wait`'s milliseconds cannot say).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -15,8 +16,9 @@ pub(crate) struct Selector {
     /// Written by `notify`; registered edge-triggered under `Token::RESERVED`.
     eventfd: OwnedFd,
     /// Cleared the first time `epoll_pwait2` answers `ENOSYS` (kernels before 5.11) or
-    /// `EPERM` (seccomp filters that predate it); from then on timeouts go through
-    /// `epoll_wait` in whole milliseconds. Relaxed: a stale `true` costs one failed call.
+    /// `EPERM` (seccomp filters that predate it); from then on the sub-millisecond timeouts
+    /// too go through `epoll_wait`, rounded up to whole milliseconds. Relaxed: a stale
+    /// `true` costs one failed call.
     has_pwait2: AtomicBool,
 }
 
@@ -80,7 +82,15 @@ impl Selector {
         timeout: Option<Duration>,
     ) -> io::Result<bool> {
         events.clear();
-        let n = match self.pwait2(events, timeout) {
+        // `epoll_wait` where its millisecond timeout is exact: no timeout, zero (the polls
+        // between task polls) and whole milliseconds. `epoll_pwait2` copies a timespec in
+        // from user memory, which measured 100-120 ns a call on the bench machine
+        // (docs/benchmarks.md, "Where the floor is"); it is kept for the sub-millisecond
+        // timeouts only it can express.
+        let n = match (!fits_epoll_wait(timeout))
+            .then(|| self.pwait2(events, timeout))
+            .flatten()
+        {
             Some(result) => result?,
             None => self.wait(events, timeout)?,
         };
@@ -185,6 +195,14 @@ impl From<Duration> for KernelTimespec {
     }
 }
 
+/// Whether `epoll_wait`'s millisecond timeout says exactly `timeout`: none (wait for ever),
+/// or a whole number of milliseconds that fits its `c_int`, zero included.
+fn fits_epoll_wait(timeout: Option<Duration>) -> bool {
+    timeout.is_none_or(|t| {
+        t.subsec_nanos() % 1_000_000 == 0 && t.as_millis() <= libc::c_int::MAX as u128
+    })
+}
+
 fn epoll_flags(interest: Interest) -> u32 {
     let mut flags = libc::EPOLLET;
     if interest.is_readable() {
@@ -239,6 +257,27 @@ impl Events {
 
 #[cfg(test)]
 mod tests {
+    /// Every timeout `epoll_wait` can say exactly goes to it; only the ones it would have
+    /// to round (a fraction of a millisecond, more than `c_int::MAX` ms) need
+    /// `epoll_pwait2`.
+    #[test]
+    fn only_timeouts_epoll_wait_would_round_need_pwait2() {
+        for exact in [None, Some(Duration::ZERO), Some(Duration::from_millis(1))]
+            .into_iter()
+            .chain([Some(Duration::from_millis(i32::MAX as u64))])
+        {
+            assert!(fits_epoll_wait(exact), "{exact:?}");
+        }
+        for rounded in [
+            Duration::from_nanos(1),
+            Duration::from_micros(1500),
+            Duration::from_millis(i32::MAX as u64 + 1),
+            Duration::MAX,
+        ] {
+            assert!(!fits_epoll_wait(Some(rounded)), "{rounded:?}");
+        }
+    }
+
     use super::*;
 
     /// Regression: on i686 the timeout went to `epoll_pwait2` as libc's 8-byte `timespec`
