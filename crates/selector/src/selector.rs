@@ -91,8 +91,8 @@ impl Selector {
     /// - `Some(t)` never returns before `t` has passed unless an event or a notification
     ///   came. On Linux the wait has nanosecond resolution (`epoll_pwait2`, kernel 5.11+,
     ///   for a timeout with a fraction of a millisecond; `epoll_wait` says the others
-    ///   exactly); on older kernels it is rounded up to whole milliseconds. A timeout too large to add
-    ///   to the current `Instant` waits as `None` does.
+    ///   exactly); on older kernels it is rounded up to whole milliseconds. A timeout too
+    ///   large to add to the current `Instant` waits as `None` does.
     ///
     /// A signal that interrupts the wait (`EINTR`) is absorbed: the wait resumes for the
     /// time that remains.

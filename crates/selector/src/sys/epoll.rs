@@ -87,10 +87,12 @@ impl Selector {
         // from user memory, which measured 100-120 ns a call on the bench machine
         // (docs/benchmarks.md, "Where the floor is"); it is kept for the sub-millisecond
         // timeouts only it can express.
-        let n = match (!fits_epoll_wait(timeout))
-            .then(|| self.pwait2(events, timeout))
-            .flatten()
-        {
+        let pwait2 = if fits_epoll_wait(timeout) {
+            None
+        } else {
+            self.pwait2(events, timeout)
+        };
+        let n = match pwait2 {
             Some(result) => result?,
             None => self.wait(events, timeout)?,
         };
@@ -257,6 +259,8 @@ impl Events {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// Every timeout `epoll_wait` can say exactly goes to it; only the ones it would have
     /// to round (a fraction of a millisecond, more than `c_int::MAX` ms) need
     /// `epoll_pwait2`.
@@ -277,8 +281,6 @@ mod tests {
             assert!(!fits_epoll_wait(Some(rounded)), "{rounded:?}");
         }
     }
-
-    use super::*;
 
     /// Regression: on i686 the timeout went to `epoll_pwait2` as libc's 8-byte `timespec`
     /// and every timed wait hung. The kernel's type is 16 bytes on every architecture.

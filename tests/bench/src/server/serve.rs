@@ -133,30 +133,14 @@ fn control() {
     for line in stdin.lock().lines() {
         match line.as_deref().map(str::trim) {
             Ok("cpu") => {
-                let (user, system) = cpu_times();
-                println!("cpu {} {}", user.as_micros(), system.as_micros());
+                let cpu = CpuTime::of_this_process();
+                println!("cpu {} {}", cpu.user.as_micros(), cpu.system.as_micros());
             }
             Ok(other) => eprintln!("eddy-bench: server: unknown control line {other:?}"),
             Err(_) => break,
         }
     }
     std::process::exit(0);
-}
-
-/// This process's user and system CPU time, all threads together.
-fn cpu_times() -> (Duration, Duration) {
-    // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s only).
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is a valid, writable `rusage`; RUSAGE_SELF is a valid `who`.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    assert_eq!(
-        rc, 0,
-        "getrusage(RUSAGE_SELF) cannot fail with valid arguments"
-    );
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    (tv(usage.ru_utime), tv(usage.ru_stime))
 }
 
 /// A server process's CPU time: in its own code and the libraries' (user) and in the
@@ -168,6 +152,25 @@ pub(crate) struct CpuTime {
 }
 
 impl CpuTime {
+    /// This process's CPU time so far, all threads together.
+    fn of_this_process() -> CpuTime {
+        // SAFETY: all-zero bytes are a valid `rusage` (integers and `timeval`s only).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `usage` is a valid, writable `rusage`; RUSAGE_SELF is a valid `who`.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+        assert_eq!(
+            rc, 0,
+            "getrusage(RUSAGE_SELF) cannot fail with valid arguments"
+        );
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        CpuTime {
+            user: tv(usage.ru_utime),
+            system: tv(usage.ru_stime),
+        }
+    }
+
     /// The CPU time spent from `earlier` to `self`.
     pub(crate) fn since(self, earlier: CpuTime) -> CpuTime {
         CpuTime {
